@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Minimal strict DER encoder and decoder.
+
+Autokey files need structures that `cryptography` will not build (512-bit
+DSA, RSA containers whose fields are not an RSA key, MD5 certificates), so
+they are encoded here, field by field.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+
+BOOLEAN = 0x01
+INTEGER = 0x02
+BIT_STRING = 0x03
+OCTET_STRING = 0x04
+NULL = 0x05
+OID = 0x06
+UTF8_STRING = 0x0C
+PRINTABLE_STRING = 0x13
+IA5_STRING = 0x16
+UTC_TIME = 0x17
+GENERALIZED_TIME = 0x18
+SEQUENCE = 0x30
+SET = 0x31
+
+
+class DerError(ValueError):
+    """Raised for any malformed or unexpected DER input."""
+
+
+def _length(size):
+    if size < 0x80:
+        return bytes([size])
+    body = size.to_bytes((size.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(body)]) + body
+
+
+def tlv(tag, content):
+    return bytes([tag]) + _length(len(content)) + content
+
+
+def integer(value):
+    if value < 0:
+        raise DerError('negative integers are not used in Autokey files')
+    body = value.to_bytes(value.bit_length() // 8 + 1, 'big')
+    return tlv(INTEGER, body)
+
+
+def sequence(*items):
+    return tlv(SEQUENCE, b''.join(items))
+
+
+def set_of(*items):
+    return tlv(SET, b''.join(sorted(items)))
+
+
+def octet_string(data):
+    return tlv(OCTET_STRING, data)
+
+
+def bit_string(data, unused_bits=0):
+    return tlv(BIT_STRING, bytes([unused_bits]) + data)
+
+
+def null():
+    return tlv(NULL, b'')
+
+
+def boolean(value):
+    return tlv(BOOLEAN, b'\xff' if value else b'\x00')
+
+
+def utf8_string(text):
+    return tlv(UTF8_STRING, text.encode('utf-8'))
+
+
+def explicit(number, content):
+    return tlv(0xA0 | number, content)
+
+
+def oid(dotted):
+    arcs = [int(part) for part in dotted.split('.')]
+    if len(arcs) < 2:
+        raise DerError('an OID needs at least two arcs: %s' % dotted)
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1]] + arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(chunk))
+    return tlv(OID, bytes(out))
+
+
+def time(value):
+    """UTCTime up to 2049, GeneralizedTime afterwards (RFC 5280 4.1.2.5)."""
+    value = value.astimezone(datetime.timezone.utc)
+    if 1950 <= value.year <= 2049:
+        return tlv(UTC_TIME, value.strftime('%y%m%d%H%M%SZ').encode('ascii'))
+    return tlv(GENERALIZED_TIME, value.strftime('%Y%m%d%H%M%SZ').encode('ascii'))
+
+
+class Element:
+    """One decoded TLV. `raw` holds the whole encoding, `content` the value."""
+
+    __slots__ = ('tag', 'content', 'raw')
+
+    def __init__(self, tag, content, raw):
+        self.tag = tag
+        self.content = content
+        self.raw = raw
+
+    def expect(self, tag, what='element'):
+        if self.tag != tag:
+            raise DerError('%s: expected tag 0x%02x, found 0x%02x' % (what, tag, self.tag))
+        return self
+
+    def children(self):
+        if not self.tag & 0x20:
+            raise DerError('tag 0x%02x is not constructed' % self.tag)
+        return decode_all(self.content)
+
+    def as_int(self):
+        self.expect(INTEGER, 'INTEGER')
+        if not self.content:
+            raise DerError('empty INTEGER')
+        return int.from_bytes(self.content, 'big', signed=True)
+
+    def as_oid(self):
+        self.expect(OID, 'OBJECT IDENTIFIER')
+        arcs, value = [], 0
+        for byte in self.content:
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                arcs.append(value)
+                value = 0
+        if not arcs or self.content[-1] & 0x80:
+            raise DerError('truncated OBJECT IDENTIFIER')
+        first = min(arcs[0] // 40, 2)
+        return '.'.join(str(a) for a in [first, arcs[0] - 40 * first] + arcs[1:])
+
+    def as_text(self):
+        if self.tag not in (UTF8_STRING, PRINTABLE_STRING, IA5_STRING):
+            raise DerError('tag 0x%02x is not a string' % self.tag)
+        return self.content.decode('utf-8')
+
+    def as_time(self):
+        text = self.content.decode('ascii')
+        if self.tag == UTC_TIME:
+            parsed = datetime.datetime.strptime(text, '%y%m%d%H%M%SZ')
+        elif self.tag == GENERALIZED_TIME:
+            parsed = datetime.datetime.strptime(text, '%Y%m%d%H%M%SZ')
+        else:
+            raise DerError('tag 0x%02x is not a time' % self.tag)
+        return parsed.replace(tzinfo=datetime.timezone.utc)
+
+    def as_bits(self):
+        self.expect(BIT_STRING, 'BIT STRING')
+        if not self.content or self.content[0] > 7:
+            raise DerError('malformed BIT STRING')
+        return self.content[1:]
+
+
+def _read(data, offset):
+    if offset + 2 > len(data):
+        raise DerError('truncated DER at offset %d' % offset)
+    tag = data[offset]
+    if tag & 0x1F == 0x1F:
+        raise DerError('multi-byte tags are not supported')
+    first = data[offset + 1]
+    pos = offset + 2
+    if first < 0x80:
+        size = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or pos + count > len(data):
+            raise DerError('bad DER length at offset %d' % offset)
+        size = int.from_bytes(data[pos:pos + count], 'big')
+        pos += count
+    end = pos + size
+    if end > len(data):
+        raise DerError('DER element at offset %d runs past the end' % offset)
+    return Element(tag, bytes(data[pos:end]), bytes(data[offset:end])), end
+
+
+def decode_all(data):
+    items, offset = [], 0
+    while offset < len(data):
+        item, offset = _read(data, offset)
+        items.append(item)
+    return items
+
+
+def decode(data):
+    """Decode exactly one element that spans all of `data`."""
+    item, end = _read(data, 0)
+    if end != len(data):
+        raise DerError('%d trailing bytes after DER element' % (len(data) - end))
+    return item
+
+
+def integers(element, count=None):
+    """The INTEGER children of a SEQUENCE, as Python ints."""
+    values = [child.as_int() for child in element.expect(SEQUENCE, 'SEQUENCE').children()]
+    if count is not None and len(values) != count:
+        raise DerError('expected %d integers, found %d' % (count, len(values)))
+    return values

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Autokey file envelope: names, filestamps, header lines and PEM blocks.
+
+ntpd reads line 1 of every key file, takes the digits after its last dot as
+the filestamp (NTP seconds) and hands the rest to OpenSSL's PEM reader.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import re
+import time
+
+NTP_UNIX_OFFSET = 2208988800
+
+_DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
+_MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+# ntpd keeps at most 128 octets of host name (ntp.h, extension field budget).
+MAX_SUBJECT = 128
+
+
+class EnvelopeError(ValueError):
+    """A file that ntpd could not use, with the reason."""
+
+
+def ntp_now():
+    return int(time.time()) + NTP_UNIX_OFFSET
+
+
+def ntp_to_unix(filestamp):
+    return filestamp - NTP_UNIX_OFFSET
+
+
+def ctime_line(filestamp):
+    """Line 2 of a key file: ctime(3) of the filestamp in local time."""
+    tm = time.localtime(ntp_to_unix(filestamp))
+    return '%s %s %2d %02d:%02d:%02d %d' % (
+        _DAYS[tm.tm_wday], _MONTHS[tm.tm_mon - 1], tm.tm_mday,
+        tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year)
+
+
+def check_name(value, what):
+    """Host and group names end up in file names, ntp.conf tokens and the CN."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise EnvelopeError(
+            '%s %r cannot be used by ntpd: use letters, digits, dot, dash and underscore, '
+            'starting with a letter or digit (no "@", "/" or spaces)' % (what, value))
+    return value
+
+
+def subject_name(host, group=None):
+    """Certificate CN: `host@group`, or `host` when the fleet uses no group."""
+    check_name(host, 'host name')
+    subject = host
+    if group:
+        subject = '%s@%s' % (host, check_name(group, 'group name'))
+    if len(subject) > MAX_SUBJECT:
+        raise EnvelopeError('subject %r is longer than the %d octets ntpd keeps' % (subject, MAX_SUBJECT))
+    return subject
+
+
+def file_name(kind, owner, filestamp):
+    """`ntpkey_<kind>_<owner>.<filestamp>`, e.g. ntpkey_IFFkey_lab.4004501552."""
+    return 'ntpkey_%s_%s.%d' % (kind, owner, filestamp)
+
+
+def link_name(kind, owner):
+    """The name ntpd opens, e.g. ntpkey_host_gs1 or ntpkey_iffpar_lab."""
+    return 'ntpkey_%s_%s' % (kind, owner)
+
+
+def pem(label, der, headers=None):
+    lines = ['-----BEGIN %s-----' % label]
+    for key, value in headers or ():
+        lines.append('%s: %s' % (key, value))
+    if headers:
+        lines.append('')
+    body = base64.b64encode(der).decode('ascii')
+    lines.extend(body[i:i + 64] for i in range(0, len(body), 64))
+    lines.append('-----END %s-----' % label)
+    return '\n'.join(lines) + '\n'
+
+
+class PemBlock:
+    __slots__ = ('label', 'headers', 'der')
+
+    def __init__(self, label, headers, der):
+        self.label = label
+        self.headers = headers
+        self.der = der
+
+
+_BLOCK = re.compile(
+    r'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----', re.DOTALL)
+
+
+def pem_blocks(text):
+    blocks = []
+    for match in _BLOCK.finditer(text):
+        body = match.group(2)
+        headers = {}
+        if ':' in body.split('\n', 1)[0]:
+            head, _sep, body = body.partition('\n\n')
+            for line in head.splitlines():
+                key, _colon, value = line.partition(':')
+                headers[key.strip()] = value.strip()
+        try:
+            der = base64.b64decode(''.join(body.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise EnvelopeError('PEM block %s is not valid base64' % match.group(1))
+        blocks.append(PemBlock(match.group(1), headers, der))
+    return blocks
+
+
+class KeyFile:
+    """One Autokey file: its stamped name, filestamp and PEM body."""
+
+    __slots__ = ('name', 'filestamp', 'body')
+
+    def __init__(self, name, filestamp, body):
+        self.name = name
+        self.filestamp = filestamp
+        self.body = body
+
+    def text(self):
+        return '# %s\n# %s\n\n%s' % (self.name, ctime_line(self.filestamp), self.body)
+
+    def blocks(self):
+        return pem_blocks(self.body)
+
+
+def parse_filestamp(first_line):
+    """The filestamp exactly as ntpd reads it: digits after the last dot of line 1."""
+    dot = first_line.rfind('.')
+    if dot < 0:
+        raise EnvelopeError('line 1 has no filestamp (no ".<digits>" at its end)')
+    match = re.match(r'\s*\+?(\d+)', first_line[dot + 1:])
+    if not match or int(match.group(1)) > 0xFFFFFFFF:
+        raise EnvelopeError('line 1 has an invalid filestamp %r' % first_line[dot + 1:].strip())
+    return int(match.group(1))
+
+
+def parse(text, source='file'):
+    """Parse an Autokey file written by ntp-keygen or by this collection."""
+    if not text.strip():
+        raise EnvelopeError('%s is empty' % source)
+    first = text.split('\n', 1)[0].rstrip('\r')
+    try:
+        filestamp = parse_filestamp(first)
+    except EnvelopeError as exc:
+        raise EnvelopeError('%s: %s' % (source, exc))
+    name = first[2:].strip() if first.startswith('# ') else first.strip()
+    begin = text.find('-----BEGIN ')
+    if begin < 0:
+        raise EnvelopeError('%s has no PEM block (truncated or not an Autokey file)' % source)
+    body = text[begin:]
+    if not pem_blocks(body):
+        raise EnvelopeError('%s has an incomplete PEM block (truncated file?)' % source)
+    return KeyFile(name, filestamp, body)

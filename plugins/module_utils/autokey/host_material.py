@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A host's own Autokey material: RSA host key, optional sign key, certificate.
+
+`HostMaterial.plan()` decides what must change and why without writing;
+`apply()` writes it. Files and links follow ntp-keygen:
+ntpkey_RSAhost_<host>.<fs> <- ntpkey_host_<host>,
+ntpkey_RSAsign_<host>.<fs> <- ntpkey_sign_<host>,
+ntpkey_<signature>cert_<host>.<fs> <- ntpkey_cert_<host>.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import certificate
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
+    EnvelopeError, KeyFile, file_name, link_name, ntp_now, pem, pem_blocks, subject_name)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import (
+    KeyFileError, PrivateKey, load_pem)
+
+REGENERATE = ('never', 'fail', 'partial_idempotence', 'full_idempotence', 'always')
+MIN_BITS, MAX_BITS = 1024, 4096
+
+
+class MaterialError(Exception):
+    """A problem the operator must fix; the message names the file and the fix."""
+
+
+def rsa_from_fields(key):
+    f = key.fields
+    numbers = rsa.RSAPrivateNumbers(f['p'], f['q'], f['d'], f['dp'], f['dq'], f['qinv'],
+                                    rsa.RSAPublicNumbers(f['e'], f['n']))
+    return numbers.private_key()
+
+
+def fields_from_rsa(private_key):
+    n = private_key.private_numbers()
+    return PrivateKey('RSA', n=n.public_numbers.n, e=n.public_numbers.e, d=n.d, p=n.p, q=n.q,
+                      dp=n.dmp1, dq=n.dmq1, qinv=n.iqmp)
+
+
+def public_fingerprint(public_key):
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return 'SHA256:' + hashlib.sha256(spki).hexdigest()
+
+
+def next_filestamp(*existing):
+    """A filestamp newer than every existing one: ntpd replaces a cached
+    certificate only by one with a larger filestamp."""
+    return max([ntp_now()] + [fs + 1 for fs in existing if fs])
+
+
+class Loaded:
+    """State of one linked file: its name, filestamp and decoded object, or the error."""
+
+    def __init__(self, name=None, filestamp=None, value=None, error=None):
+        self.name, self.filestamp, self.value, self.error = name, filestamp, value, error
+
+
+class HostMaterial:
+    def __init__(self, keysdir, host, passphrase, group=None, size=2048,
+                 signature=certificate.DEFAULT_SIGNATURE, lifetime=365, trusted=False,
+                 private=False, sign_key=False, gq_public=None, renew_before=30,
+                 regenerate='partial_idempotence', backup=True):
+        self.dir = keysdir
+        self.host = host
+        self.subject = subject_name(host, group)
+        self.passphrase = passphrase
+        if not MIN_BITS <= size <= MAX_BITS:
+            raise MaterialError('host key size %d is not supported: use %d to %d bits (larger keys do not '
+                                'fit ntpd 4.2.8 extension fields)' % (size, MIN_BITS, MAX_BITS))
+        if signature not in certificate.SIGNATURES:
+            raise MaterialError('signature %r is not one ntpd 4.2.8 accepts: %s'
+                                % (signature, ', '.join(sorted(certificate.SIGNATURES))))
+        if trusted and private:
+            raise MaterialError('a certificate is either trusted (TH) or private (PC scheme), not both')
+        if regenerate not in REGENERATE:
+            raise MaterialError('regenerate must be one of %s' % ', '.join(REGENERATE))
+        self.size, self.signature, self.lifetime = size, signature, lifetime
+        self.trusted, self.private, self.want_sign_key = trusted, private, sign_key
+        self.gq_public, self.renew_before = gq_public, renew_before
+        self.regenerate, self.backup = regenerate, backup
+        self.links = {'host': link_name('host', host), 'sign': link_name('sign', host),
+                      'cert': link_name('cert', host)}
+        self._plan = None
+        self.result = {}
+
+    # -- reading ----------------------------------------------------------
+    def _load_key(self, link):
+        name = self.dir.link_target(link)
+        if name is None:
+            return Loaded()
+        try:
+            keyfile = self.dir.load(link)
+            keys = load_pem(keyfile.body, self.passphrase)
+            if keys[0].algorithm != 'RSA':
+                raise KeyFileError('ntpd needs an RSA key here, found %s' % keys[0].algorithm)
+            return Loaded(name, keyfile.filestamp, rsa_from_fields(keys[0]))
+        except (EnvelopeError, KeyFileError, ValueError, OSError) as exc:
+            return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
+
+    def _load_cert(self):
+        name = self.dir.link_target(self.links['cert'])
+        if name is None:
+            return Loaded()
+        try:
+            keyfile = self.dir.load(self.links['cert'])
+            blocks = [b for b in pem_blocks(keyfile.body) if b.label == 'CERTIFICATE']
+            if not blocks:
+                raise EnvelopeError('no CERTIFICATE block')
+            return Loaded(name, keyfile.filestamp, certificate.Certificate(blocks[0].der))
+        except (EnvelopeError, certificate.CertificateError, OSError) as exc:
+            return Loaded(name, error='%s: %s' % (self.dir.join(self.links['cert']), exc))
+
+    # -- deciding ---------------------------------------------------------
+    def _key_reason(self, loaded, what):
+        if self.regenerate == 'always':
+            return 'regenerate=always'
+        if loaded.name is None:
+            return '%s missing' % what
+        if loaded.error:
+            if self.regenerate == 'full_idempotence':
+                return 'unreadable (%s)' % loaded.error
+            raise MaterialError('cannot read the %s %s. Check the passphrase; if the file is damaged, rerun with '
+                                'regenerate=full_idempotence to replace it (a backup is kept). Nothing was changed.'
+                                % (what, loaded.error))
+        bits = loaded.value.key_size
+        if bits != self.size:
+            return self._mismatch('%s is %d bits, %d requested' % (what, bits, self.size))
+        return None
+
+    def _mismatch(self, reason):
+        if self.regenerate == 'never':
+            return None
+        if self.regenerate == 'fail':
+            raise MaterialError('%s and regenerate=fail. Nothing was changed.' % reason)
+        return reason
+
+    def _cert_reason(self, cert, sign_key, regenerated):
+        if regenerated:
+            return 'key regenerated'
+        if cert.name is None:
+            return 'certificate missing'
+        if cert.error:
+            return self._mismatch('certificate unreadable (%s)' % cert.error)
+        c = cert.value
+        checks = [
+            (c.subject == self.subject and c.self_signed, 'subject %r, %r wanted' % (c.subject, self.subject)),
+            (c.trusted == self.trusted, 'trusted (Trust Root) is %s' % c.trusted),
+            (c.private == self.private, 'private (PC) is %s' % c.private),
+            (c.signature == self.signature, 'signature %s, %s wanted' % (c.signature, self.signature)),
+            (c.gq_public == self.gq_public, 'GQ public key (subjectKeyIdentifier) differs'),
+            (public_fingerprint(c.public_key) == public_fingerprint(sign_key.public_key()),
+             'certificate key is not the sign key'),
+            (c.not_before >= certificate.utc_from_ntp(cert.filestamp), 'notBefore is earlier than the filestamp'),
+            (c.signature_valid(), 'self-signature does not verify'),
+        ]
+        for ok, reason in checks:
+            if not ok:
+                return self._mismatch(reason)
+        remaining = c.not_after - datetime.datetime.now(datetime.timezone.utc)
+        if remaining < datetime.timedelta(days=self.renew_before) and self.regenerate != 'never':
+            return 'certificate expires %s (renewal window %d days)' % (c.not_after.isoformat(), self.renew_before)
+        return None
+
+    def plan(self):
+        host = self._load_key(self.links['host'])
+        sign = self._load_key(self.links['sign']) if self.want_sign_key else Loaded()
+        cert = self._load_cert()
+        host_reason = self._key_reason(host, 'host key')
+        sign_reason = self._key_reason(sign, 'sign key') if self.want_sign_key else None
+        stale_sign = None if self.want_sign_key else self.dir.link_target(self.links['sign'])
+        # The certificate carries the sign key (the host key when there is none):
+        # a new host key under a separate sign key keeps the certificate.
+        signer, signer_reason = (sign, sign_reason) if self.want_sign_key else (host, host_reason)
+        cert_reason = self._cert_reason(cert, signer.value, bool(signer_reason) or bool(stale_sign))
+        self._plan = {'host': (host, host_reason), 'sign': (sign, sign_reason), 'cert': (cert, cert_reason),
+                      'stale_sign': stale_sign}
+        return dict((k, v[1]) for k, v in self._plan.items() if k != 'stale_sign' and v[1])
+
+    @property
+    def changed(self):
+        if self._plan is None:
+            self.plan()
+        return any(v[1] for k, v in self._plan.items() if k != 'stale_sign') or bool(self._plan['stale_sign'])
+
+    # -- writing ----------------------------------------------------------
+    def apply(self):
+        if self._plan is None:
+            self.plan()
+        plan = self._plan
+        existing = [plan[k][0].filestamp for k in ('host', 'sign', 'cert')]
+        fs = next_filestamp(*existing)
+        replaced = []
+        keys = {}
+        for kind, kind_tag in (('host', 'RSAhost'), ('sign', 'RSAsign')):
+            loaded, reason = plan[kind]
+            if kind == 'sign' and not self.want_sign_key:
+                continue
+            if reason:
+                new = rsa.generate_private_key(65537, self.size)
+                name = file_name(kind_tag, self.host, fs)
+                self.dir.write(name, KeyFile(name, fs, fields_from_rsa(new).to_pkcs8_pem(self.passphrase)).text())
+                self.dir.link(self.links[kind], name)
+                replaced.append(loaded.name)
+                keys[kind] = (new, name, fs)
+            else:
+                keys[kind] = (loaded.value, loaded.name, loaded.filestamp)
+        if plan['stale_sign']:
+            self.dir.remove(self.links['sign'])
+            replaced.append(plan['stale_sign'])
+        sign_key = keys['sign' if self.want_sign_key else 'host'][0]
+        cert, cert_reason = plan['cert']
+        if cert_reason:
+            body = certificate.build(sign_key, self.subject, fs, self.lifetime, self.signature,
+                                     self.trusted, self.private, self.gq_public)
+            name = file_name('%scert' % self.signature, self.host, fs)
+            self.dir.write(name, KeyFile(name, fs, pem('CERTIFICATE', body)).text())
+            self.dir.link(self.links['cert'], name)
+            replaced.append(cert.name)
+        backups = []
+        for name in replaced:
+            if name and not self.dir.exists(name):
+                continue
+            if name and self.backup:
+                backups.append(self.dir.join(name))
+            elif name:
+                self.dir.remove(name)
+        return backups
+
+    def describe(self):
+        """Public facts about the current files (fingerprints, never key bytes)."""
+        host = self._load_key(self.links['host'])
+        cert = self._load_cert()
+        facts = {'subject': self.subject,
+                 'host_key': host.name and self.dir.join(host.name),
+                 'host_key_filestamp': host.filestamp,
+                 'host_key_fingerprint': host.value and public_fingerprint(host.value.public_key()),
+                 'certificate': cert.name and self.dir.join(cert.name),
+                 'certificate_filestamp': cert.filestamp}
+        if cert.value:
+            c = cert.value
+            facts.update(certificate_fingerprint='SHA256:' + c.fingerprint(), signature=c.signature,
+                         signature_nid=c.nid, trusted=c.trusted, private=c.private,
+                         not_before=c.not_before.isoformat(), not_after=c.not_after.isoformat())
+        if self.want_sign_key:
+            sign = self._load_key(self.links['sign'])
+            facts.update(sign_key=sign.name and self.dir.join(sign.name),
+                         sign_key_fingerprint=sign.value and public_fingerprint(sign.value.public_key()))
+        return facts

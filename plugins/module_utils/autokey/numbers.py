@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Number theory for the identity schemes: random values and primes.
+
+`cryptography` generates no DSA parameters or RSA moduli of the sizes ntpd's
+identity schemes need (512-bit, or primes of b/n bits for MV), so primes are
+found here with Miller-Rabin over the system CSPRNG.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+import secrets
+
+_SMALL_PRIMES = [p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p ** 0.5) + 1, 2))]
+
+
+def random_below(limit, low=1):
+    """Uniform integer in [low, limit)."""
+    return low + secrets.randbelow(limit - low)
+
+
+def random_coprime(modulus):
+    """Uniform value in [2, modulus) with gcd(value, modulus) == 1."""
+    while True:
+        value = random_below(modulus, 2)
+        if math.gcd(value, modulus) == 1:
+            return value
+
+
+def is_probable_prime(n, rounds=40):
+    """Miller-Rabin; error probability below 4**-rounds for random input."""
+    if n < 2:
+        return False
+    if n in (2, 3):
+        return True
+    if n % 2 == 0:
+        return False
+    for p in _SMALL_PRIMES:
+        if n == p:
+            return True
+        if n % p == 0:
+            return False
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    for _ in range(rounds):
+        x = pow(random_below(n - 1, 2), d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def random_prime(bits, top_two=False):
+    """A random prime of exactly `bits` bits (two top bits set if asked,
+    so that the product of two such primes has 2*bits bits)."""
+    if bits < 16:
+        raise ValueError('primes below 16 bits are not supported')
+    top = 3 << (bits - 2) if top_two else 1 << (bits - 1)
+    while True:
+        candidate = secrets.randbits(bits) | top | 1
+        if is_probable_prime(candidate):
+            return candidate
+
+
+def schnorr_group(pbits, qbits):
+    """(p, q, g): p prime of pbits, q prime of qbits dividing p-1, g of order q."""
+    q = random_prime(qbits)
+    low, high = 1 << (pbits - 1), 1 << pbits
+    while True:
+        k = random_below(high // q, low // q + 1)
+        p = k * q + 1
+        if low <= p < high and is_probable_prime(p):
+            break
+    while True:
+        g = pow(random_below(p - 1, 2), (p - 1) // q, p)
+        if g != 1:
+            return p, q, g
+
+
+def byte_length(value):
+    return (value.bit_length() + 7) // 8
