@@ -19,3 +19,4 @@ def _collection_path():
 
 
 sys.path.insert(0, _collection_path())
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'unit'))

@@ -307,10 +307,24 @@ class GroupMaterial:
         return out
 
     def describe(self):
-        key = self.material.key if self.material else None
-        facts = {'scheme': self.scheme, 'group': self.group,
-                 'filestamp': self.material.filestamp if self.material else None,
-                 'fingerprint': self.material.fingerprint() if self.material else None,
+        """The files ntpd opens now: link, file and filestamp (no key bytes)."""
+        state = {}
+        links = [('server_key', self.server_link), ('params', self.params_link)]
+        if self.generate:
+            links.insert(0, ('group_key', self.master_link))
+        for role, link in links:
+            name = self.dir.link_target(link)
+            try:
+                fs = self.dir.load(link).filestamp if name else None
+            except (EnvelopeError, OSError, UnicodeDecodeError):
+                fs = 'unreadable'
+            state[role] = {'file': name and self.dir.join(name), 'filestamp': fs}
+        return state
+
+    def facts(self):
+        key = self.material.key
+        facts = {'scheme': self.scheme, 'group': self.group, 'filestamp': self.material.filestamp,
+                 'fingerprint': self.material.fingerprint(),
                  'server_key_link': self.dir.join(self.server_link) if self.want_server else None,
                  'params_link': self.dir.join(self.params_link) if self.want_params else None}
         if key is not None:

@@ -257,3 +257,5 @@ class HostMaterial:
             facts.update(sign_key=sign.name and self.dir.join(sign.name),
                          sign_key_fingerprint=sign.value and public_fingerprint(sign.value.public_key()))
         return facts
+
+    facts = describe

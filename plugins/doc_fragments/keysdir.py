@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    DOCUMENTATION = r'''
+options:
+  path:
+    description:
+      - The keys directory (C(keysdir) in C(ntp.conf)). Created with mode C(0750) if missing.
+      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.
+    type: path
+    default: /etc/ntp
+  regenerate:
+    description:
+      - When to replace existing key material, as in C(community.crypto).
+      - C(never) keeps readable existing keys even when they differ from the options (missing files are still created).
+      - C(fail) fails when existing keys differ from the options.
+      - C(partial_idempotence) replaces keys that differ from the options; a key that cannot be read
+        (wrong passphrase, damaged file) makes the task fail and nothing is changed.
+      - C(full_idempotence) also replaces keys that cannot be read.
+      - C(always) makes new keys on every run (a rollover); not idempotent.
+    type: str
+    choices: [never, fail, partial_idempotence, full_idempotence, always]
+    default: partial_idempotence
+  backup:
+    description:
+      - Keep replaced files in O(path). Their names carry their filestamp, so a replaced file is its own backup;
+        the links show which file is current.
+      - With V(false) replaced files are removed.
+    type: bool
+    default: true
+  mode:
+    description:
+      - Mode of the files written. Key files must not be readable by others.
+    type: str
+    choices: ['0600', '0640']
+    default: '0600'
+notes:
+  - Files are written atomically (temporary file, then rename) and links are replaced atomically.
+  - ntpd reads key files only at start; restart it after a change.
+attributes:
+  check_mode:
+    support: full
+    description: Decides what would change and writes nothing.
+  diff_mode:
+    support: full
+    description: Shows filestamps and fingerprints, never key bytes.
+'''

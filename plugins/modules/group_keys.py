@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: group_keys
+short_description: Autokey IFF, GQ and MV group keys, server keys and client params
+version_added: 0.1.0
+description:
+  - Generates the group key of an Autokey identity scheme on a trusted host, imports group keys written by
+    C(ntp-keygen), installs the encrypted server key on group servers and the public client params on every
+    host that verifies a group member, and returns exports for other hosts or appliances.
+  - Files use the layouts that ntpd 4.2.8p15 built with OpenSSL 1.1 verifies. Stock C(ntp-keygen) IFF and MV
+    params and GQ keys never pass the identity exchange there; this module converts IFF and GQ server keys
+    written by C(ntp-keygen) and refuses files that cannot be repaired, saying why.
+  - Before writing, one identity exchange is computed exactly as ntpd computes it; material that would not
+    verify is never written.
+  - Every file of a group carries the group key's filestamp, as ntpd requires.
+author:
+  - ntp.autokey contributors
+extends_documentation_fragment:
+  - ntp.autokey.keysdir
+requirements:
+  - cryptography >= 3.3 on the host that runs the module
+options:
+  scheme:
+    description:
+      - Identity scheme.
+    type: str
+    choices: [iff, gq, mv]
+    required: true
+  group:
+    description:
+      - Group name, the C(ident) of server lines and C(crypto ident) of group members. Names the files.
+    type: str
+    required: true
+  passphrase:
+    description:
+      - This host's C(crypto pw). Encrypts the group key and the server key written here.
+      - Required with O(generate=true) or O(server_key=true).
+    type: str
+  generate:
+    description:
+      - Keep the group key in O(path), generating it when missing (trusted host). O(regenerate) decides when an
+        existing one is replaced; V(always) rolls the group key over with a new filestamp.
+    type: bool
+    default: false
+  content:
+    description:
+      - Text of a group file to install from, for example RV(server_key_export) or RV(params_export) of a
+        trusted host, an C(ntp-keygen -q) export, or an C(ntp-keygen) C(ntpkey_IFFkey_<group>) file.
+    type: str
+  src:
+    description:
+      - Path on the managed host of a group file to install from, as O(content).
+    type: path
+  source_passphrase:
+    description:
+      - Password of an encrypted O(content) or O(src).
+    type: str
+  server_key:
+    description:
+      - Write the server key (C(ntpkey_<scheme>key_<group>)) so that this host answers identity challenges.
+        Group servers and the trusted host need it.
+    type: bool
+    default: true
+  params:
+    description:
+      - Write the client params (C(ntpkey_<scheme>par_<group>)) so that this host can verify its group upstream.
+    type: bool
+    default: true
+  size:
+    description:
+      - Modulus of a generated group key in bits. Defaults are 2048 for IFF, 1016 for GQ (at most 1016 so the
+        public key fits the subjectKeyIdentifier ntpd reads) and 512 for MV.
+    type: int
+  mv_keys:
+    description:
+      - Number of MV client keys. One more key is made and always revoked, as the scheme requires.
+    type: int
+    default: 4
+  mv_client:
+    description:
+      - MV client key (1 to O(mv_keys)) written as this host's params and returned in RV(params_export).
+    type: int
+    default: 1
+  mv_revoked:
+    description:
+      - MV client keys to revoke. Changes the server key; servers must receive it and restart.
+    type: list
+    elements: int
+  export_passphrase:
+    description:
+      - Return RV(server_key_export), the server key encrypted with this password, to install on another host.
+    type: str
+seealso:
+  - module: ntp.autokey.host_keys
+'''
+
+EXAMPLES = r'''
+- name: Trusted host keeps the IFF group key and exports it for the group servers
+  ntp.autokey.group_keys:
+    scheme: iff
+    group: lab
+    generate: true
+    params: false
+    passphrase: "{{ vault_autokey_th_password }}"
+    export_passphrase: "{{ vault_autokey_transport_password }}"
+  register: autokey_group
+  no_log: true
+
+- name: Group server installs the server key under its own password, and the params
+  ntp.autokey.group_keys:
+    scheme: iff
+    group: lab
+    content: "{{ hostvars[groups['autokey_trusted_hosts'][0]].autokey_group.server_key_export }}"
+    source_passphrase: "{{ vault_autokey_transport_password }}"
+    passphrase: "{{ vault_autokey_password }}"
+  no_log: true
+
+- name: Client installs only the params
+  ntp.autokey.group_keys:
+    scheme: iff
+    group: lab
+    server_key: false
+    content: "{{ hostvars[groups['autokey_trusted_hosts'][0]].autokey_group.params_export }}"
+
+- name: Import the group key of a trusted host made with ntp-keygen and write correct params
+  ntp.autokey.group_keys:
+    scheme: iff
+    group: lab
+    src: /etc/ntp/ntpkey_IFFkey_lab.4004501552
+    source_passphrase: "{{ vault_autokey_th_password }}"
+    server_key: false
+  no_log: true
+
+- name: Files for an appliance, written on the controller
+  ntp.autokey.group_keys:
+    scheme: iff
+    group: lab
+    path: "{{ playbook_dir }}/appliance-keys"
+    content: "{{ hostvars[groups['autokey_trusted_hosts'][0]].autokey_group.server_key_export }}"
+    source_passphrase: "{{ vault_autokey_transport_password }}"
+    passphrase: "{{ vault_autokey_appliance_password }}"
+  delegate_to: localhost
+  no_log: true
+'''
+
+RETURN = r'''
+scheme:
+  description: Identity scheme.
+  returned: success
+  type: str
+  sample: iff
+group:
+  description: Group name.
+  returned: success
+  type: str
+  sample: lab
+filestamp:
+  description: Filestamp (NTP seconds) of the group key, carried by every file of the group.
+  returned: success
+  type: int
+  sample: 4004501552
+fingerprint:
+  description: SHA-256 over the group's public values; equal on every host that holds the same group key.
+  returned: when the whole group key is known
+  type: str
+bits:
+  description: Modulus of the group key in bits.
+  returned: when the whole group key is known
+  type: int
+gq_public_key:
+  description: GQ public key v as hexadecimal, for the trusted host's certificate (O(ntp.autokey.host_keys#module:gq_public_key)).
+  returned: when O(scheme=gq) and the whole group key is known
+  type: str
+mv_keys:
+  description: Usable MV client keys.
+  returned: when O(scheme=mv) and the whole group key is known
+  type: int
+mv_revoked:
+  description: Revoked MV client keys.
+  returned: when O(scheme=mv) and the whole group key is known
+  type: list
+  elements: int
+server_key_link:
+  description: Link ntpd opens for the server key.
+  returned: when O(server_key=true)
+  type: str
+  sample: /etc/ntp/ntpkey_iffkey_lab
+params_link:
+  description: Link ntpd opens for the client params.
+  returned: when O(params=true)
+  type: str
+  sample: /etc/ntp/ntpkey_iffpar_lab
+params_export:
+  description: Client params file text (public), to install with O(content) on other hosts.
+  returned: when params can be made from the material
+  type: str
+server_key_export:
+  description: Server key file text encrypted with O(export_passphrase).
+  returned: when O(export_passphrase) is set
+  type: str
+reasons:
+  description: What changed (or would change in check mode) and why.
+  returned: success
+  type: dict
+  sample: {"params": "params missing"}
+backup_files:
+  description: Replaced files kept in the keys directory.
+  returned: success
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import (
+    COMMON_ARGS, keysdir, require_cryptography, run)
+
+
+def main():
+    argument_spec = dict(
+        scheme=dict(type='str', required=True, choices=['iff', 'gq', 'mv']),
+        group=dict(type='str', required=True),
+        passphrase=dict(type='str', no_log=True),
+        generate=dict(type='bool', default=False),
+        content=dict(type='str', no_log=True),
+        src=dict(type='path'),
+        source_passphrase=dict(type='str', no_log=True),
+        server_key=dict(type='bool', default=True),
+        params=dict(type='bool', default=True),
+        size=dict(type='int'),
+        mv_keys=dict(type='int', default=4),
+        mv_client=dict(type='int', default=1),
+        mv_revoked=dict(type='list', elements='int'),
+        export_passphrase=dict(type='str', no_log=True),
+    )
+    argument_spec.update(COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('content', 'src', 'generate')],
+                           required_one_of=[('content', 'src', 'generate')])
+    require_cryptography(module)
+
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import (
+        GroupMaterial, read_source)
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import MaterialError
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.identity import IdentityError
+
+    p = module.params
+
+    def build():
+        source = None
+        if p['src']:
+            with open(p['src'], 'r') as handle:
+                source = read_source(p['scheme'], handle.read(), p['source_passphrase'], p['src'])
+        elif p['content']:
+            source = read_source(p['scheme'], p['content'], p['source_passphrase'], 'content')
+        return GroupMaterial(keysdir(module), p['scheme'], p['group'], passphrase=p['passphrase'],
+                             generate=p['generate'], size=p['size'], source=source,
+                             server_key=p['server_key'], params=p['params'], mv_keys=p['mv_keys'],
+                             mv_client=p['mv_client'], mv_revoked=p['mv_revoked'],
+                             regenerate=p['regenerate'], backup=p['backup'])
+
+    material, result = run(module, build, (MaterialError, EnvelopeError, IdentityError, OSError))
+    result.update(material.exports(p['export_passphrase']))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: host_keys
+short_description: Autokey host key, sign key and self-signed certificate of one host
+version_added: 0.1.0
+description:
+  - Generates, checks and renews the RSA host key, the optional RSA sign key and the self-signed
+    X.509 certificate that ntpd 4.2.8 loads at start (C(ntpkey_host_<host>), C(ntpkey_sign_<host>),
+    C(ntpkey_cert_<host>) in the keys directory), in the files and links C(ntp-keygen) would write.
+  - The certificate's CN is C(host@group) (or C(host)), its serial and notBefore equal its filestamp as
+    ntpd requires, and it carries the Trust Root extended key usage on a trusted host, the Private one for
+    the PC scheme, and the GQ public key as subjectKeyIdentifier when given.
+  - Existing files written by C(ntp-keygen) are adopted when they match the options, so a host keeps its keys.
+  - Private keys never leave the host and never appear in the module's output.
+author:
+  - ntp.autokey contributors
+extends_documentation_fragment:
+  - ntp.autokey.keysdir
+requirements:
+  - cryptography >= 3.3 on the managed host
+options:
+  host:
+    description:
+      - Autokey host name, the C(crypto host) value in C(ntp.conf). Names the files and is the first part of the CN.
+    type: str
+    required: true
+  group:
+    description:
+      - Autokey group name. The CN becomes C(host@group). Either every host of a tree has a group or none has.
+    type: str
+  passphrase:
+    description:
+      - Password that encrypts the private keys, the C(crypto pw) value in C(ntp.conf). Keep it in a vault.
+    type: str
+    required: true
+  size:
+    description:
+      - RSA modulus of generated host and sign keys, in bits.
+      - Values from 1024 to 4096 fit ntpd 4.2.8's extension fields (see the collection README for the measurements).
+    type: int
+    default: 2048
+  signature:
+    description:
+      - Certificate signature scheme; its OpenSSL NID appears in the upper 16 bits of ntpd's crypto flags.
+      - All schemes ntpd 4.2.8 accepts on OpenSSL 1.1 are offered. The default avoids MD5 and SHA-1, whose
+        collisions let an attacker forge certificates; V(RSA-MD5) is ntp-keygen's default and what some appliances expect.
+    type: str
+    choices: [RSA-MD5, RSA-SHA1, RSA-SHA224, RSA-SHA256, RSA-SHA384, RSA-SHA512, RSA-RIPEMD160]
+    default: RSA-SHA256
+  lifetime:
+    description:
+      - Certificate lifetime in days from its filestamp.
+    type: int
+    default: 365
+  renew_before:
+    description:
+      - Renew the certificate when it expires within this many days (not with O(regenerate=never)).
+    type: int
+    default: 30
+  trusted:
+    description:
+      - Mark the certificate as a Trust Root (trusted host, C(ntp-keygen -T)).
+    type: bool
+    default: false
+  private:
+    description:
+      - Mark the certificate Private for the PC identity scheme (C(ntp-keygen -P)). Excludes O(trusted).
+    type: bool
+    default: false
+  sign_key:
+    description:
+      - Use a separate RSA sign key for the certificate and signatures (C(ntp-keygen -S RSA)).
+      - With V(false) an existing sign-key link is removed so ntpd signs with the host key.
+    type: bool
+    default: false
+  gq_public_key:
+    description:
+      - GQ public key as hexadecimal, put in the certificate's subjectKeyIdentifier. Needed on the trusted
+        host of a GQ group; take it from the RV(ntp.autokey.group_keys#module:gq_public_key) result.
+    type: str
+seealso:
+  - module: ntp.autokey.group_keys
+'''
+
+EXAMPLES = r'''
+- name: Trusted host of group "lab"
+  ntp.autokey.host_keys:
+    host: th1
+    group: lab
+    trusted: true
+    passphrase: "{{ vault_autokey_th1_password }}"
+  no_log: true
+
+- name: Client, certificate renewed 60 days before it expires
+  ntp.autokey.host_keys:
+    host: "{{ inventory_hostname_short }}"
+    group: lab
+    passphrase: "{{ vault_autokey_password }}"
+    renew_before: 60
+  no_log: true
+
+- name: Appliance-compatible certificate signed with RSA-MD5
+  ntp.autokey.host_keys:
+    host: gs1
+    group: lab
+    signature: RSA-MD5
+    passphrase: "{{ vault_autokey_gs1_password }}"
+  no_log: true
+'''
+
+RETURN = r'''
+subject:
+  description: Certificate subject CN.
+  returned: success
+  type: str
+  sample: th1@lab
+host_key:
+  description: Host key file the C(ntpkey_host_<host>) link points to.
+  returned: success
+  type: str
+  sample: /etc/ntp/ntpkey_RSAhost_th1.4004501552
+host_key_filestamp:
+  description: Filestamp (NTP seconds) of the host key.
+  returned: success
+  type: int
+  sample: 4004501552
+host_key_fingerprint:
+  description: SHA-256 of the host public key (SubjectPublicKeyInfo).
+  returned: success
+  type: str
+sign_key:
+  description: Sign key file, when O(sign_key=true).
+  returned: when O(sign_key=true)
+  type: str
+sign_key_fingerprint:
+  description: SHA-256 of the sign public key.
+  returned: when O(sign_key=true)
+  type: str
+certificate:
+  description: Certificate file the C(ntpkey_cert_<host>) link points to.
+  returned: success
+  type: str
+  sample: /etc/ntp/ntpkey_RSA-SHA256cert_th1.4004501552
+certificate_filestamp:
+  description: Filestamp of the certificate file.
+  returned: success
+  type: int
+certificate_fingerprint:
+  description: SHA-256 of the certificate.
+  returned: when a certificate exists
+  type: str
+signature:
+  description: Certificate signature scheme.
+  returned: when a certificate exists
+  type: str
+  sample: RSA-SHA256
+signature_nid:
+  description: OpenSSL NID of the signature, as in the upper 16 bits of ntpd's crypto flags.
+  returned: when a certificate exists
+  type: int
+  sample: 668
+trusted:
+  description: Whether the certificate is a Trust Root.
+  returned: when a certificate exists
+  type: bool
+private:
+  description: Whether the certificate is Private (PC scheme).
+  returned: when a certificate exists
+  type: bool
+not_before:
+  description: Certificate notBefore (ISO 8601, UTC).
+  returned: when a certificate exists
+  type: str
+not_after:
+  description: Certificate notAfter (ISO 8601, UTC).
+  returned: when a certificate exists
+  type: str
+reasons:
+  description: What changed (or would change in check mode) and why.
+  returned: success
+  type: dict
+  sample: {"cert": "certificate expires 2026-12-01T09:00:00+00:00 (renewal window 30 days)"}
+backup_files:
+  description: Replaced files kept in the keys directory.
+  returned: success
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import (
+    COMMON_ARGS, keysdir, require_cryptography, run)
+
+
+def main():
+    argument_spec = dict(
+        host=dict(type='str', required=True),
+        group=dict(type='str'),
+        passphrase=dict(type='str', required=True, no_log=True),
+        size=dict(type='int', default=2048),
+        signature=dict(type='str', default='RSA-SHA256',
+                       choices=['RSA-MD5', 'RSA-SHA1', 'RSA-SHA224', 'RSA-SHA256', 'RSA-SHA384',
+                                'RSA-SHA512', 'RSA-RIPEMD160']),
+        lifetime=dict(type='int', default=365),
+        renew_before=dict(type='int', default=30),
+        trusted=dict(type='bool', default=False),
+        private=dict(type='bool', default=False),
+        sign_key=dict(type='bool', default=False),
+        gq_public_key=dict(type='str'),
+    )
+    argument_spec.update(COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('trusted', 'private')])
+    require_cryptography(module)
+
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.certificate import CertificateError
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import (
+        HostMaterial, MaterialError)
+
+    p = module.params
+    gq_public = None
+    if p['gq_public_key']:
+        try:
+            gq_public = int(p['gq_public_key'], 16)
+        except ValueError:
+            module.fail_json(msg='gq_public_key must be hexadecimal')
+    if p['lifetime'] < 1 or p['renew_before'] < 0 or p['renew_before'] >= p['lifetime']:
+        module.fail_json(msg='lifetime must be at least 1 day and renew_before between 0 and lifetime - 1')
+
+    def build():
+        return HostMaterial(keysdir(module), p['host'], p['passphrase'], group=p['group'], size=p['size'],
+                            signature=p['signature'], lifetime=p['lifetime'], trusted=p['trusted'],
+                            private=p['private'], sign_key=p['sign_key'], gq_public=gq_public,
+                            renew_before=p['renew_before'], regenerate=p['regenerate'], backup=p['backup'])
+
+    dummy, result = run(module, build, (MaterialError, EnvelopeError, CertificateError, OSError))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

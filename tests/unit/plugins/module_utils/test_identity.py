@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Identity exchanges computed as ntpd 4.2.8p15 computes them (crypto_bob/iff,
+crypto_bob2/gq, crypto_bob3/mv), on our files and on stock ntp-keygen files."""
+
+import pytest
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity as ident
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.certificate import Certificate
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse, pem_blocks
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import SERVER_CONTAINER
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
+
+from helpers import STOCK_EXPORT_PASSWORD, STOCK_PASSWORD, stock
+
+ROUNDS = 20
+
+
+def _as_ntpd_loads(text, password=None):
+    """Keys as PEM_read_PrivateKey returns them (PKCS#8 DSA gets pub = g^priv)."""
+    body = parse(text).body
+    blocks = [b for b in pem_blocks(body) if b.label.endswith('PRIVATE KEY')]
+    keys = load_pem(body, password)
+    return [ident.as_loaded(k, 'pkcs8' if b.label in ('PRIVATE KEY', 'ENCRYPTED PRIVATE KEY') else 'traditional')
+            for k, b in zip(keys, blocks)]
+
+
+def _passes(scheme, server, params, gq_public=None):
+    return sum(ident.exchange(scheme, server, params, gq_public) is None for _ in range(ROUNDS))
+
+
+@pytest.fixture(scope='module', params=['iff', 'gq', 'mv'])
+def generated(request):
+    sizes = {'iff': 512, 'gq': 512, 'mv': 256}
+    return ident.SCHEMES[request.param].generate(sizes[request.param])
+
+
+def test_our_layouts_verify_every_time(generated):
+    server = ident.as_loaded(generated.server_key(), SERVER_CONTAINER[generated.scheme])
+    assert _passes(generated.scheme, server, generated.params(1), getattr(generated, 'v', None)) == ROUNDS
+
+
+def test_wrong_group_key_never_verifies(generated):
+    other = type(generated).generate(generated.bits if generated.scheme != 'mv' else 256)
+    server = ident.as_loaded(other.server_key(), SERVER_CONTAINER[generated.scheme])
+    if generated.scheme == 'iff':  # same group parameters, different b: only the key differs
+        server = ident.as_loaded(ident.IffKey(generated.p, generated.q, generated.g, other.b).server_key(), 'pkcs8')
+    assert _passes(generated.scheme, server, generated.params(1), getattr(generated, 'v', None)) == 0
+
+
+def test_filestamps_must_match_as_ntpd_requires(generated):
+    server, params = generated.server_key(), generated.params(1)
+    gq = getattr(generated, 'v', None)
+    assert ident.exchange(generated.scheme, server, params, gq, server_fstamp=10, params_fstamp=11) == 'bad_filestamp'
+    newer = ident.exchange(generated.scheme, ident.as_loaded(server, SERVER_CONTAINER[generated.scheme]), params, gq,
+                           server_fstamp=12, params_fstamp=11)
+    assert newer == (None if generated.scheme == 'gq' else 'bad_filestamp')  # GQ accepts a newer server key
+
+
+def test_iff_needs_traditional_params():
+    key = ident.IffKey.generate(512)
+    pkcs8_params = ident.as_loaded(key.params(), 'pkcs8')  # what ntp-keygen -e gives: pub = g
+    assert pkcs8_params['pub'] == key.g
+    assert _passes('iff', key.server_key(), pkcs8_params) == 0
+
+
+def test_gq_missing_group_key_in_certificate():
+    key = ident.GqKey.generate(512)
+    assert ident.exchange('gq', key.server_key(), key.params(), None) == 'crypto_gq: missing group key'
+
+
+def test_gq_public_key_fits_ntpd_ski():
+    for _ in range(3):
+        assert ident.GqKey.generate(1016).v.bit_length() <= 1016
+    with pytest.raises(ident.IdentityError, match='512 to 1016'):
+        ident.GqKey.generate(1024)
+
+
+def test_mv_revocation():
+    key = ident.MvKey.generate(256, keys=3)  # keys 1-3 usable, key 4 revoked
+    assert key.revoked == [4]
+    spare = ident.PrivateKey('DSA', p=key.p, q=1, g=1, pub=key.xhat[3], priv=key.xbar[3])
+    assert _passes('mv', key.server_key(), spare) == 0
+    key2 = key.with_revoked([2, 4])
+    assert _passes('mv', key2.server_key(), key2.params(1)) == ROUNDS
+    assert _passes('mv', key2.server_key(), key.params(2)) == 0
+    with pytest.raises(ident.IdentityError, match='revoked'):
+        key2.params(2)
+
+
+def test_mv_master_round_trip_restores_revocations():
+    key = ident.MvKey.generate(256, keys=3).with_revoked([1, 4])
+    again = ident.MvKey.from_master(key.master())
+    assert again.revoked == [1, 4] and again.public_fingerprint() == key.public_fingerprint()
+
+
+# -- stock ntp-keygen 4.2.8p15 files (fixtures) ----------------------------
+
+def test_stock_iff_fails_and_import_repairs_it():
+    server = _as_ntpd_loads(stock('iff', 'ntpkey_IFFkey'), STOCK_PASSWORD)[0]
+    params = _as_ntpd_loads(stock('iff', 'iffpar.export'))[0]
+    assert _passes('iff', server, params) == 0  # documented: 0/20 with stock files
+    imported = ident.IffKey.from_private_key(load_pem(stock('iff', 'iffkey.export'), STOCK_EXPORT_PASSWORD)[0])
+    assert _passes('iff', server, imported.params()) == ROUNDS  # stock server key, our params
+
+
+def test_stock_gq_fails_and_import_repairs_it():
+    server = _as_ntpd_loads(stock('gq', 'ntpkey_GQkey'), STOCK_PASSWORD)[0]
+    params = _as_ntpd_loads(stock('gq', 'gqpar.export'))[0]
+    th_cert = Certificate(pem_blocks(parse(stock('gq', 'ntpkey_RSA-MD5cert')).body)[0].der)
+    assert _passes('gq', server, params, th_cert.gq_public) == 0
+    imported = ident.GqKey.from_private_key(load_pem(parse(stock('gq', 'ntpkey_GQkey')).body, STOCK_PASSWORD)[0])
+    assert imported.v == th_cert.gq_public  # the stock TH certificate already carries v
+    assert _passes('gq', imported.server_key(), imported.params(), th_cert.gq_public) == ROUNDS
+
+
+def test_stock_mv_fails_and_cannot_be_imported():
+    server = _as_ntpd_loads(stock('mv', 'mvkey.export'), STOCK_EXPORT_PASSWORD)[0]
+    params = _as_ntpd_loads(stock('mv', 'mvpar.export'))[0]
+    assert _passes('mv', server, params) == 0
+    with pytest.raises(ident.IdentityError, match='written by ntp-keygen'):
+        ident.MvKey.from_master(load_pem(parse(stock('mv', 'ntpkey_MVta')).body, STOCK_PASSWORD))
+
+
+def test_params_files_hold_no_group_key():
+    iff = ident.IffKey.generate(512)
+    with pytest.raises(ident.IdentityError, match='params file'):
+        ident.IffKey.from_private_key(iff.params())
+    gq = ident.GqKey.generate(512)
+    with pytest.raises(ident.IdentityError, match='params file'):
+        ident.GqKey.from_private_key(gq.params())
+
+
+def test_inconsistent_values_refused():
+    gq = ident.GqKey.generate(512)
+    with pytest.raises(ident.IdentityError, match='do not form a GQ'):
+        ident.GqKey(gq.n, gq.b, gq.u, gq.v + 1)
+    iff = ident.IffKey.generate(512)
+    bad = ident.PrivateKey('DSA', p=iff.p, q=iff.q, g=iff.g + 1, priv=iff.b)
+    with pytest.raises(ident.IdentityError, match='do not form an IFF'):
+        ident.IffKey.from_private_key(bad)
