@@ -46,7 +46,10 @@ class GroupSource:
 
     def client_params(self, client=1):
         if self.key is not None:
-            return self.key.params(client)
+            try:
+                return self.key.params(client)
+            except identity.IdentityError as exc:
+                raise MaterialError(str(exc))
         if self.params is None:
             raise MaterialError('the %s material given is a server key only: for MV, client params come '
                                 'from the trusted host\'s MVta or a params export' % self.scheme.upper())
@@ -207,16 +210,14 @@ class GroupMaterial:
                 self.actions[role] = 'group key changed'
             return
         current = self._read(link, passphrase)
-        if 'master' in self.actions or self.regenerate == 'always' and not self.generate:
-            self.actions[role] = 'group key changed'
-        elif current.name is None:
+        if current.name is None:
             self.actions[role] = '%s missing' % role
         elif current.error:
             self.actions[role] = self._unreadable('%s file' % role, current)
         else:
             have = current.value.server_key() if role == 'server' else current.value.client_params()
             if have != wanted or current.filestamp != self.material.filestamp:
-                self.actions[role] = '%s differs from the group key (filestamp %s, group %s)' % (
+                self.actions[role] = '%s differs from the group key (filestamp %s, group key %s)' % (
                     role, current.filestamp, self.material.filestamp)
         if role in self.actions:
             self.replaced[role] = current.name

@@ -76,8 +76,8 @@ class HostMaterial:
         self.subject = subject_name(host, group)
         self.passphrase = passphrase
         if not MIN_BITS <= size <= MAX_BITS:
-            raise MaterialError('host key size %d is not supported: use %d to %d bits (larger keys do not '
-                                'fit ntpd 4.2.8 extension fields)' % (size, MIN_BITS, MAX_BITS))
+            raise MaterialError('host key size %d is not supported: use %d to %d bits (smaller keys are breakable, '
+                                'larger ones overflow ntpd 4.2.8 extension fields)' % (size, MIN_BITS, MAX_BITS))
         if signature not in certificate.SIGNATURES:
             raise MaterialError('signature %r is not one ntpd 4.2.8 accepts: %s'
                                 % (signature, ', '.join(sorted(certificate.SIGNATURES))))

@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+import os
+
+import pytest
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import (
+    SERVER_CONTAINER, GroupMaterial, read_source)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import MaterialError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
+
+from helpers import STOCK_EXPORT_PASSWORD, STOCK_PASSWORD, snapshot, stock
+
+SIZES = {'iff': 512, 'gq': 512, 'mv': 256}
+
+
+def run(path, scheme, **kw):
+    args = dict(passphrase='thpw', size=SIZES[scheme])
+    args.update(kw)
+    m = GroupMaterial(KeysDir(str(path)), scheme, 'lab', **args)
+    reasons = m.plan()
+    m.apply()
+    return m, reasons
+
+
+def on_disk(path, link, password=None):
+    keyfile = parse((path / link).read_text())
+    return keyfile.filestamp, load_pem(keyfile.body, password)
+
+
+@pytest.fixture(params=['iff', 'gq', 'mv'])
+def scheme(request):
+    return request.param
+
+
+def test_trusted_host_to_server_to_client(tmp_path, scheme):
+    th, gs, cl = tmp_path / 'th', tmp_path / 'gs', tmp_path / 'cl'
+    for d in (th, gs, cl):
+        d.mkdir()
+    master, reasons = run(th, scheme, generate=True, params=False)
+    assert 'master' in reasons
+    exports = master.exports('transport')
+    server_src = read_source(scheme, exports['server_key_export'], 'transport')
+    run(gs, scheme, passphrase='gspw', source=server_src, params=False)
+    run(cl, scheme, passphrase=None, source=read_source(scheme, exports['params_export']), server_key=False)
+    fs_server, (server,) = on_disk(gs, 'ntpkey_%skey_lab' % scheme, 'gspw')
+    fs_params, (params,) = on_disk(cl, 'ntpkey_%spar_lab' % scheme)
+    assert fs_server == fs_params == master.material.filestamp
+    server = identity.as_loaded(server, SERVER_CONTAINER[scheme])
+    gq = getattr(master.material.key, 'v', None)
+    assert identity.exchange(scheme, server, params, gq, fs_server, fs_params) is None
+    with pytest.raises(Exception):
+        on_disk(gs, 'ntpkey_%skey_lab' % scheme, 'thpw')  # re-encrypted under the server's own password
+
+
+def test_idempotent_and_check_mode(tmp_path, scheme):
+    run(tmp_path, scheme, generate=True)
+    before = snapshot(tmp_path)
+    m = GroupMaterial(KeysDir(str(tmp_path)), scheme, 'lab', passphrase='thpw', generate=True, size=SIZES[scheme])
+    assert m.plan() == {} and snapshot(tmp_path) == before
+    fresh = tmp_path / 'fresh'
+    fresh.mkdir()
+    assert GroupMaterial(KeysDir(str(fresh)), scheme, 'lab', passphrase='x', generate=True, size=SIZES[scheme]).plan()
+    assert os.listdir(str(fresh)) == []
+
+
+def test_rollover_gets_a_new_filestamp_and_keeps_backups(tmp_path, scheme):
+    first, _ = run(tmp_path, scheme, generate=True)
+    second, reasons = run(tmp_path, scheme, generate=True, regenerate='always')
+    assert second.material.filestamp > first.material.filestamp
+    assert second.material.fingerprint() != first.material.fingerprint()
+    fs, _ = on_disk(tmp_path, 'ntpkey_%spar_lab' % scheme)
+    assert fs == second.material.filestamp
+    assert any(str(first.material.filestamp) in n for n in os.listdir(str(tmp_path)))
+
+
+def test_server_copy_follows_a_new_group_key(tmp_path, scheme):
+    th, gs = tmp_path / 'th', tmp_path / 'gs'
+    th.mkdir()
+    gs.mkdir()
+    old, _ = run(th, scheme, generate=True)
+    run(gs, scheme, passphrase='gspw', source=read_source(scheme, old.exports('t')['server_key_export'], 't'),
+        params=False)
+    new, _ = run(th, scheme, generate=True, regenerate='always')
+    _, reasons = run(gs, scheme, passphrase='gspw', source=read_source(scheme, new.exports('t')['server_key_export'], 't'),
+                     params=False)
+    assert 'differs' in reasons['server']
+    assert on_disk(gs, 'ntpkey_%skey_lab' % scheme, 'gspw')[0] == new.material.filestamp
+
+
+def test_wrong_passphrase_on_existing_group_key(tmp_path, scheme):
+    run(tmp_path, scheme, generate=True)
+    before = snapshot(tmp_path)
+    with pytest.raises(MaterialError, match='Check the passphrase.*Nothing was changed'):
+        GroupMaterial(KeysDir(str(tmp_path)), scheme, 'lab', passphrase='bad', generate=True,
+                      size=SIZES[scheme]).plan()
+    assert snapshot(tmp_path) == before
+
+
+def test_mv_revocation_rewrites_server_key_only(tmp_path):
+    m, _ = run(tmp_path, 'mv', generate=True, mv_keys=3)
+    params_before = (tmp_path / 'ntpkey_mvpar_lab').read_text()
+    m2, reasons = run(tmp_path, 'mv', generate=True, mv_keys=3, mv_revoked=[2])
+    assert set(reasons) == {'master', 'server'} and m2.material.key.revoked == [2, 4]
+    assert (tmp_path / 'ntpkey_mvpar_lab').read_text() == params_before  # client 1 keeps its key
+    assert m2.material.filestamp == m.material.filestamp
+    with pytest.raises(MaterialError, match='revoked'):
+        GroupMaterial(KeysDir(str(tmp_path)), 'mv', 'lab', passphrase='thpw', generate=True, size=256, mv_keys=3,
+                      mv_revoked=[2], mv_client=2).plan()
+
+
+# -- stock ntp-keygen files ------------------------------------------------
+
+@pytest.mark.parametrize('scheme, name, password', [
+    ('iff', 'ntpkey_IFFkey', STOCK_PASSWORD), ('iff', 'iffkey.export', STOCK_EXPORT_PASSWORD),
+    ('gq', 'ntpkey_GQkey', STOCK_PASSWORD), ('gq', 'gqkey.export', STOCK_EXPORT_PASSWORD),
+])
+def test_import_stock_server_keys_writes_verifying_files(tmp_path, scheme, name, password):
+    text = stock(scheme, name)
+    m, _ = run(tmp_path, scheme, passphrase='gspw', source=read_source(scheme, text, password))
+    fs, (server,) = on_disk(tmp_path, 'ntpkey_%skey_lab' % scheme, 'gspw')
+    pfs, (params,) = on_disk(tmp_path, 'ntpkey_%spar_lab' % scheme)
+    assert fs == pfs == parse(text).filestamp  # the TH's stock key keeps answering with its filestamp
+    gq = getattr(m.material.key, 'v', None)
+    assert identity.exchange(scheme, identity.as_loaded(server, 'pkcs8'), params, gq, fs, pfs) is None
+
+
+def test_stock_gq_params_are_repaired(tmp_path):
+    run(tmp_path, 'gq', server_key=False, passphrase=None, source=read_source('gq', stock('gq', 'gqpar.export')))
+    _, (params,) = on_disk(tmp_path, 'ntpkey_gqpar_lab')
+    key = identity.GqKey.from_private_key(load_pem(parse(stock('gq', 'ntpkey_GQkey')).body, STOCK_PASSWORD)[0])
+    assert params['d'] == key.b and params['e'] == 1
+
+
+@pytest.mark.parametrize('scheme, name, password, message', [
+    ('iff', 'iffpar.export', None, 'ntp-keygen -e: PKCS#8 dropped the public value'),
+    ('mv', 'ntpkey_MVta', STOCK_PASSWORD, 'written by ntp-keygen'),
+    ('mv', 'mvkey.export', STOCK_EXPORT_PASSWORD, 'written by ntp-keygen'),
+    ('mv', 'mvpar.export', None, 'written by ntp-keygen'),
+    ('iff', 'ntpkey_IFFkey', 'wrong', 'wrong password'),
+])
+def test_unrepairable_or_unreadable_stock_files_refused(scheme, name, password, message):
+    with pytest.raises(MaterialError, match=message):
+        read_source(scheme, stock(scheme, name), password, name)
+
+
+def test_params_only_source_cannot_make_a_server_key(tmp_path):
+    key = identity.IffKey.generate(512)
+    src = read_source('iff', '# x.5\n\n' + key.params_pem())
+    with pytest.raises(MaterialError, match='client params only'):
+        GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', passphrase='p', source=src).plan()
+
+
+@pytest.mark.parametrize('kw, message', [
+    (dict(generate=False), 'nothing to install'),
+    (dict(generate=True, passphrase=None), 'needs the passphrase'),
+    (dict(generate=True, regenerate='sometimes'), 'regenerate must be'),
+])
+def test_option_errors(tmp_path, kw, message):
+    args = dict(passphrase='p')
+    args.update(kw)
+    with pytest.raises(MaterialError, match=message):
+        GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', **args)
