@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Real ntpd 4.2.8p15 hosts for tests, each in its own network namespace.
+
+The daemons come from the bullseye root file system of lab/rootfs.sh and run
+chrooted into it with CAP_SYS_TIME removed from the bounding set (capsh), so
+they can never touch the machine's clock; every start checks that in /proc.
+Hosts talk over a bridge living in a namespace of its own, on 192.0.2.0/24
+(TEST-NET-1), which exists only inside these namespaces.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+ROOTFS = os.environ.get('AUTOKEY_LAB_ROOTFS', '/var/cache/ntp-autokey/bullseye')
+CAP_SYS_TIME = 25
+SUBNET = '192.0.2.%d'
+
+
+def available():
+    return os.geteuid() == 0 and os.path.exists(os.path.join(ROOTFS, 'usr/sbin/ntpd')) and shutil.which('capsh')
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, **kw).stdout
+
+
+def in_rootfs(path):
+    """Absolute path inside the rootfs -> path as seen by the host."""
+    return os.path.join(ROOTFS, path.lstrip('/'))
+
+
+def keygen(workdir, *args, env=None):
+    """Run the reference ntp-keygen in `workdir` (a path inside the rootfs)."""
+    environ = ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'] + ['%s=%s' % kv for kv in (env or {}).items()]
+    return subprocess.run(['chroot', ROOTFS] + environ + ['sh', '-c', 'cd "$0" && exec ntp-keygen "$@"', workdir] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+
+class Host:
+    """One ntpd in its own namespace. Files live under /srv/autokey-lab/<id>/<name> in the rootfs."""
+
+    def __init__(self, lab, name, address):
+        self.lab, self.name, self.address = lab, name, address
+        self.ns = '%s-%s' % (lab.id, name)
+        self.root = '/srv/autokey-lab/%s/%s' % (lab.id, name)   # inside the chroot
+        self.keysdir = self.root + '/keys'
+        for sub in ('keys', 'stats'):
+            os.makedirs(in_rootfs('%s/%s' % (self.root, sub)), exist_ok=True)
+        self.proc = None
+
+    @property
+    def host_keysdir(self):
+        return in_rootfs(self.keysdir)
+
+    def write_conf(self, lines):
+        conf = ['keysdir %s/' % self.keysdir, 'statsdir %s/stats/' % self.root, 'statistics cryptostats',
+                'filegen cryptostats file cryptostats type none enable', 'logfile %s/ntpd.log' % self.root,
+                'restrict default nomodify notrap nopeer', 'restrict 127.0.0.1'] + list(lines)
+        with open(in_rootfs(self.root + '/ntp.conf'), 'w') as handle:
+            handle.write('\n'.join(conf) + '\n')
+
+    def start(self):
+        with open(in_rootfs(self.root + '/ntpd.out'), 'w') as out:
+            self.proc = subprocess.Popen(
+                ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % ROOTFS, '--',
+                 '-c', 'exec /usr/sbin/ntpd -n -c %s/ntp.conf' % self.root],
+                stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with open('/proc/%d/comm' % self.proc.pid) as handle:
+                    if handle.read().strip() == 'ntpd':
+                        break
+            except OSError:
+                break
+            time.sleep(0.05)
+        self.assert_off_the_clock()
+
+    def assert_off_the_clock(self):
+        """Refuse to go on if this ntpd could set the clock."""
+        if self.proc.poll() is not None:
+            return  # exited (e.g. rejected its keys); it never ran without the check
+        with open('/proc/%d/status' % self.proc.pid) as handle:
+            status = dict(line.split(':', 1) for line in handle.read().splitlines() if ':' in line)
+        for field in ('CapEff', 'CapPrm', 'CapBnd'):
+            if int(status[field].strip(), 16) & (1 << CAP_SYS_TIME):
+                self.stop()
+                raise AssertionError('ntpd %s holds CAP_SYS_TIME (%s); stopped' % (self.name, field))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cryptostats(self):
+        try:
+            with open(in_rootfs(self.root + '/stats/cryptostats')) as handle:
+                return handle.read()
+        except OSError:
+            return ''
+
+    def log(self):
+        text = ''
+        for name in ('ntpd.out', 'ntpd.log'):
+            try:
+                with open(in_rootfs('%s/%s' % (self.root, name))) as handle:
+                    text += handle.read()
+            except OSError:
+                pass
+        return text
+
+    def ntpq(self, *commands):
+        args = ['ip', 'netns', 'exec', self.ns, 'chroot', ROOTFS, 'ntpq', '-n']
+        for command in commands:
+            args += ['-c', command]
+        result = subprocess.run(args + ['127.0.0.1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, timeout=10)
+        return result.stdout
+
+    def association(self):
+        """Flags, condition and peer variables of the first association."""
+        out = self.ntpq('as', 'rv &1 flags,host,ident,signature')
+        state = {'condition': None, 'flags': None}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 8 and parts[0] == '1':
+                state['condition'] = parts[6] if parts[5] in ('yes', 'no') else parts[5]
+                state['auth'] = parts[4]
+        match = re.search(r'flags=(0x[0-9a-f]+)', out)
+        if match:
+            state['flags'] = int(match.group(1), 16)
+        for key in ('host', 'ident', 'signature'):
+            found = re.search(r'%s="?([^",\s]+)' % key, out)
+            state[key] = found.group(1) if found else None
+        state['raw'] = out
+        return state
+
+
+class Lab:
+    """A set of namespaces joined by one bridge; tear it down with close()."""
+
+    def __init__(self):
+        self.id = 'ak%s' % uuid.uuid4().hex[:6]
+        self.bridge_ns = '%s-br' % self.id
+        self.hosts = []
+        sh('ip', 'netns', 'add', self.bridge_ns)
+        sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
+        sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'set', 'br0', 'up')
+
+    def host(self, name):
+        address = SUBNET % (len(self.hosts) + 10)
+        host = Host(self, name, address)
+        ns, index = host.ns, len(self.hosts)
+        sh('ip', 'netns', 'add', ns)
+        sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up')
+        sh('ip', 'link', 'add', 'v%s%d' % (self.id, index), 'type', 'veth', 'peer', 'name', 'p%s%d' % (self.id, index))
+        sh('ip', 'link', 'set', 'v%s%d' % (self.id, index), 'netns', ns, 'name', 'eth0')
+        sh('ip', 'link', 'set', 'p%s%d' % (self.id, index), 'netns', self.bridge_ns)
+        sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'set', 'p%s%d' % (self.id, index), 'master', 'br0', 'up')
+        sh('ip', 'netns', 'exec', ns, 'ip', 'addr', 'add', '%s/24' % address, 'dev', 'eth0')
+        sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'eth0', 'up')
+        self.hosts.append(host)
+        return host
+
+    def close(self):
+        for host in self.hosts:
+            host.stop()
+        for ns in [h.ns for h in self.hosts] + [self.bridge_ns]:
+            subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL)
+        shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id), ignore_errors=True)
+
+
+def wait_for(predicate, timeout, interval=1.0):
+    """Poll until predicate() is truthy; returns (value, seconds waited)."""
+    start = time.time()
+    while True:
+        value = predicate()
+        if value or time.time() - start > timeout:
+            return value, time.time() - start
+        time.sleep(interval)
