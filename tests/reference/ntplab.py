@@ -135,9 +135,8 @@ class Host:
         state = {'condition': None, 'flags': None}
         for line in out.splitlines():
             parts = line.split()
-            if len(parts) >= 8 and parts[0] == '1':
-                state['condition'] = parts[6] if parts[5] in ('yes', 'no') else parts[5]
-                state['auth'] = parts[4]
+            if len(parts) >= 7 and parts[0] == '1':  # ind assid status conf reach auth condition ...
+                state['auth'], state['condition'] = parts[5], parts[6]
         match = re.search(r'flags=(0x[0-9a-f]+)', out)
         if match:
             state['flags'] = int(match.group(1), 16)

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Real identity exchanges between ntpd 4.2.8p15 daemons on our files.
+
+Chains TH -> GS -> CL for IFF, GQ and MV, and a trusted host keeping stock
+ntp-keygen files whose client verifies with params this collection wrote
+from the stock server key, while a client with stock `-e` params fails.
+All chains run at once; the test polls until every expectation holds.
+"""
+
+import re
+import time
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse
+
+import ntplab
+from material import group_master, host_keys, install
+
+POLL = 'iburst minpoll 3 maxpoll 3'
+ALL = 0x7F00
+SCHEME_BIT = {'iff': 0x20, 'gq': 0x40, 'mv': 0x80}
+
+
+def _trusted_host(host, scheme):
+    master = group_master(host.host_keysdir, scheme, 'thpw')
+    gq = master.material.key.v if scheme == 'gq' else None
+    host_keys(host.host_keysdir, 'th', 'thpw', group='lab', trusted=True, gq_public=gq)
+    host.write_conf(['crypto host th ident lab pw thpw',
+                     'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
+    return master
+
+
+def _member(host, name, password, upstream, scheme, params_text, server_text=None):
+    host_keys(host.host_keysdir, name, password, group='lab')
+    if server_text:
+        install(host.host_keysdir, scheme, server_text, 'transport', password, server_key=True, params=False)
+    install(host.host_keysdir, scheme, params_text)
+    crypto = 'crypto host %s ident lab pw %s' % (name, password) if server_text else 'crypto host %s pw %s' % (name, password)
+    host.write_conf([crypto, 'server %s autokey ident lab %s' % (upstream.address, POLL)])
+
+
+def _chain(lab, scheme):
+    th, gs, cl = lab.host('th' + scheme), lab.host('gs' + scheme), lab.host('cl' + scheme)
+    master = _trusted_host(th, scheme)
+    export = master.exports('transport')
+    _member(gs, 'gs', 'gspw', th, scheme, export['params_export'], export['server_key_export'])
+    client_params = export['params_export']
+    if scheme == 'mv':  # the client gets its own MV client key
+        master.mv_client = 2
+        client_params = master.exports()['params_export']
+    _member(cl, 'cl', 'clpw', gs, scheme, client_params)
+    return {'fs': master.material.filestamp, 'hosts': (th, gs, cl)}
+
+
+def _stock_chain(lab):
+    th, good, bad = lab.host('thstock'), lab.host('clrepaired'), lab.host('clstock')
+    env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
+    result = ntplab.keygen(th.keysdir, '-T', '-I', '-s', 'th@lab', env=env)
+    assert result.returncode == 0, result.stderr
+    stamped = [n for n in __import__('os').listdir(th.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.')][0]
+    __import__('os').symlink(stamped, th.host_keysdir + '/ntpkey_iffkey_lab')
+    stock_params = ntplab.keygen(th.keysdir, '-e', '-s', 'th@lab', env=env).stdout
+    th.write_conf(['crypto host th ident lab pw thpw',
+                   'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
+    with open(th.host_keysdir + '/' + stamped) as handle:
+        stock_key = handle.read()
+    host_keys(good.host_keysdir, 'cl', 'clpw', group='lab')
+    install(good.host_keysdir, 'iff', stock_key, 'thpw')  # our params from the stock server key
+    good.write_conf(['crypto host cl pw clpw', 'server %s autokey ident lab %s' % (th.address, POLL)])
+    host_keys(bad.host_keysdir, 'cl', 'clpw', group='lab')
+    fs = parse(stock_params).filestamp
+    with open(bad.host_keysdir + '/ntpkey_iffpar_lab.%d' % fs, 'w') as handle:
+        handle.write(stock_params)
+    __import__('os').symlink('ntpkey_iffpar_lab.%d' % fs, bad.host_keysdir + '/ntpkey_iffpar_lab')
+    bad.write_conf(['crypto host cl pw clpw', 'server %s autokey ident lab %s' % (th.address, POLL)])
+    return {'fs': parse(stock_key).filestamp, 'hosts': (th, good, bad)}
+
+
+def _verified(host, scheme, fs):
+    state = host.association()
+    flags = state['flags'] or 0
+    line = re.search(r'\b%s th@lab fs (\d+)' % scheme, host.cryptostats())
+    return (flags & ALL == ALL and flags & 0xF0 == SCHEME_BIT[scheme] and state['ident'] == 'lab'
+            and state['condition'] == 'sys.peer' and line is not None and int(line.group(1)) == fs), state
+
+
+def test_identity_exchanges_on_live_daemons(lab, capsys):
+    chains = {scheme: _chain(lab, scheme) for scheme in ('iff', 'gq', 'mv')}
+    stock = _stock_chain(lab)
+    for host in lab.hosts:
+        host.start()
+    started = time.time()
+    expected = [(scheme, c['fs'], h) for scheme, c in chains.items() for h in c['hosts'][1:]]
+    expected.append(('iff', stock['fs'], stock['hosts'][1]))
+    done = {}
+
+    def all_verified():
+        for scheme, fs, host in expected:
+            if host.name not in done and _verified(host, scheme, fs)[0]:
+                done[host.name] = round(time.time() - started)
+        return len(done) == len(expected)
+
+    ntplab.wait_for(all_verified, 300, 2)
+    report = []
+    for scheme, fs, host in expected:
+        ok, state = _verified(host, scheme, fs)
+        report.append('%-11s %s flags=%s %s after %ss' % (host.name, scheme, hex(state['flags'] or 0),
+                                                        state['condition'], done.get(host.name, '-')))
+        assert ok, '%s did not verify %s:\n%s\ncryptostats:\n%s\nlog:\n%s' % (
+            host.name, scheme, state['raw'], host.cryptostats()[-2000:], host.log()[-2000:])
+    bad = stock['hosts'][2]
+    state = bad.association()
+    assert not (state['flags'] or 0) & 0x200, 'stock -e params must never pass: %s' % state['raw']
+    assert re.search(r'\b10e\b', bad.cryptostats()) or 'identity not verified' in bad.log()
+    report.append('%-11s stock -e params: flags=%s, refused (10e bad_or_missing_group key)'
+                  % (bad.name, hex(state['flags'] or 0)))
+    for host in lab.hosts:
+        host.assert_off_the_clock()
+    with capsys.disabled():
+        print('\nlive identity exchanges (ntpd 4.2.8p15):\n  ' + '\n  '.join(report))
