@@ -244,19 +244,19 @@ def main():
     )
     argument_spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('content', 'src', 'generate')],
-                           required_one_of=[('content', 'src', 'generate')])
+                           mutually_exclusive=[('content', 'src')])
     require_cryptography(module)
 
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import (
-        GroupMaterial, read_source)
+        GroupMaterial, check_source_choice, read_source)
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import MaterialError
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.identity import IdentityError
 
     p = module.params
 
     def build():
+        check_source_choice(p['generate'], bool(p['src'] or p['content']))
         source = None
         if p['src']:
             with open(p['src'], 'r') as handle:

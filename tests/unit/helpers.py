@@ -29,3 +29,27 @@ def snapshot(path):
             with open(full, 'rb') as handle:
                 state[name] = (handle.read(), os.stat(full).st_mode & 0o7777)
     return state
+
+
+def run_module(module, args, check_mode=False, diff=False):
+    """Run an Ansible module's main() in-process; returns its JSON result and raw output."""
+    import io
+    import json
+    import sys
+    from unittest import mock
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    payload = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_remote_tmp='/tmp',
+                   _ansible_keep_remote_files=False)
+    out = io.StringIO()
+    with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': payload}))), \
+            mock.patch.object(basic, '_ANSIBLE_PROFILE', 'legacy', create=True), \
+            mock.patch.object(sys, 'stdout', out):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    raw = out.getvalue()
+    return json.loads(raw), raw

@@ -93,10 +93,19 @@ def _classify(scheme, keys, filestamp):
 def read_source(scheme, text, passphrase=None, where='source'):
     try:
         keyfile = parse(text, where)
-        keys = load_pem(keyfile.body, passphrase)
-        return _classify(scheme, keys, keyfile.filestamp)
-    except (EnvelopeError, KeyFileError, identity.IdentityError) as exc:
+    except EnvelopeError as exc:
+        raise MaterialError(str(exc))
+    try:
+        return _classify(scheme, load_pem(keyfile.body, passphrase), keyfile.filestamp)
+    except (KeyFileError, identity.IdentityError) as exc:
         raise MaterialError('%s: %s' % (where, exc))
+
+
+def check_source_choice(generate, has_source):
+    if generate and has_source:
+        raise MaterialError('either generate the group key here or import it from a source, not both')
+    if not generate and not has_source:
+        raise MaterialError('nothing to install: give a source (content or file) or generate=true')
 
 
 class GroupMaterial:
@@ -105,10 +114,7 @@ class GroupMaterial:
                  regenerate='partial_idempotence', backup=True):
         if scheme not in identity.SCHEMES:
             raise MaterialError('scheme must be one of iff, gq, mv')
-        if generate and source is not None:
-            raise MaterialError('either generate the group key here or import it from a source, not both')
-        if not generate and source is None:
-            raise MaterialError('nothing to install: give a source (content or file) or generate=true')
+        check_source_choice(generate, source is not None)
         if server_key and not passphrase:
             raise MaterialError('a server key needs the passphrase ntpd uses on this host (crypto pw)')
         if regenerate not in REGENERATE:
