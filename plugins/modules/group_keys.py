@@ -23,7 +23,7 @@ description:
     verify is never written.
   - Every file of a group carries the group key's filestamp, as ntpd requires.
 author:
-  - ntp.autokey contributors
+  - ntp.autokey developers (@ntp-autokey)
 extends_documentation_fragment:
   - ntp.autokey.keysdir
 requirements:
@@ -237,7 +237,7 @@ def main():
         server_key=dict(type='bool', default=True),
         params=dict(type='bool', default=True),
         size=dict(type='int'),
-        mv_keys=dict(type='int', default=4),
+        mv_keys=dict(type='int', default=4, no_log=False),
         mv_client=dict(type='int', default=1),
         mv_revoked=dict(type='list', elements='int'),
         export_passphrase=dict(type='str', no_log=True),

@@ -22,7 +22,7 @@ description:
   - Existing files written by C(ntp-keygen) are adopted when they match the options, so a host keeps its keys.
   - Private keys never leave the host and never appear in the module's output.
 author:
-  - ntp.autokey contributors
+  - ntp.autokey developers (@ntp-autokey)
 extends_documentation_fragment:
   - ntp.autokey.keysdir
 requirements:

@@ -38,7 +38,7 @@ def keygen(workdir, *args, env=None):
     """Run the reference ntp-keygen in `workdir` (a path inside the rootfs)."""
     environ = ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'] + ['%s=%s' % kv for kv in (env or {}).items()]
     return subprocess.run(['chroot', ROOTFS] + environ + ['sh', '-c', 'cd "$0" && exec ntp-keygen "$@"', workdir] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
 
 
 class Host:
@@ -126,7 +126,7 @@ class Host:
         for command in commands:
             args += ['-c', command]
         result = subprocess.run(args + ['127.0.0.1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                universal_newlines=True, timeout=10)
+                                universal_newlines=True, timeout=10, check=False)
         return result.stdout
 
     def association(self):
@@ -177,7 +177,7 @@ class Lab:
         for host in self.hosts:
             host.stop()
         for ns in [h.ns for h in self.hosts] + [self.bridge_ns]:
-            subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL)
+            subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
         shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id), ignore_errors=True)
 
 

@@ -7,6 +7,7 @@ from the stock server key, while a client with stock `-e` params fails.
 All chains run at once; the test polls until every expectation holds.
 """
 
+import os
 import re
 import time
 
@@ -56,8 +57,8 @@ def _stock_chain(lab):
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
     result = ntplab.keygen(th.keysdir, '-T', '-I', '-s', 'th@lab', env=env)
     assert result.returncode == 0, result.stderr
-    stamped = [n for n in __import__('os').listdir(th.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.')][0]
-    __import__('os').symlink(stamped, th.host_keysdir + '/ntpkey_iffkey_lab')
+    stamped = [n for n in os.listdir(th.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.')][0]
+    os.symlink(stamped, th.host_keysdir + '/ntpkey_iffkey_lab')
     stock_params = ntplab.keygen(th.keysdir, '-e', '-s', 'th@lab', env=env).stdout
     th.write_conf(['crypto host th ident lab pw thpw',
                    'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
@@ -70,7 +71,7 @@ def _stock_chain(lab):
     fs = parse(stock_params).filestamp
     with open(bad.host_keysdir + '/ntpkey_iffpar_lab.%d' % fs, 'w') as handle:
         handle.write(stock_params)
-    __import__('os').symlink('ntpkey_iffpar_lab.%d' % fs, bad.host_keysdir + '/ntpkey_iffpar_lab')
+    os.symlink('ntpkey_iffpar_lab.%d' % fs, bad.host_keysdir + '/ntpkey_iffpar_lab')
     bad.write_conf(['crypto host cl pw clpw', 'server %s autokey ident lab %s' % (th.address, POLL)])
     return {'fs': parse(stock_key).filestamp, 'hosts': (th, good, bad)}
 
@@ -103,8 +104,8 @@ def test_identity_exchanges_on_live_daemons(lab, capsys):
     report = []
     for scheme, fs, host in expected:
         ok, state = _verified(host, scheme, fs)
-        report.append('%-11s %s flags=%s %s after %ss' % (host.name, scheme, hex(state['flags'] or 0),
-                                                        state['condition'], done.get(host.name, '-')))
+        report.append('%-11s %s flags=%s %s after %ss' % (
+            host.name, scheme, hex(state['flags'] or 0), state['condition'], done.get(host.name, '-')))
         assert ok, '%s did not verify %s:\n%s\ncryptostats:\n%s\nlog:\n%s' % (
             host.name, scheme, state['raw'], host.cryptostats()[-2000:], host.log()[-2000:])
     bad = stock['hosts'][2]

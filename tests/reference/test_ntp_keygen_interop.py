@@ -81,7 +81,7 @@ def test_we_import_fresh_ntp_keygen_group_keys(workdir, scheme, flags):
     params = from_file.client_params()
     server = identity.as_loaded(from_export.server_key(), 'pkcs8')
     gq = from_file.key.v if scheme == 'gq' else None
-    assert all(identity.exchange(scheme, server, params, gq) is None for _ in range(10))
+    assert all(identity.exchange(scheme, server, params, gq) is None for dummy in range(10))
 
 
 def test_we_refuse_fresh_ntp_keygen_mv_files(workdir):

@@ -19,7 +19,7 @@ SCHEME_BIT = {'iff': 0x20, 'gq': 0x40, 'mv': 0x80, None: 0}
 
 
 def _setup_line(host):
-    line, _ = ntplab.wait_for(lambda: re.search(r'setup (0x[0-9a-f]+) host (\S+) (\S+)', host.cryptostats()), 15, 0.2)
+    line, dummy = ntplab.wait_for(lambda: re.search(r'setup (0x[0-9a-f]+) host (\S+) (\S+)', host.cryptostats()), 15, 0.2)
     return line
 
 
@@ -62,6 +62,6 @@ def test_ntpd_refuses_wrong_password(lab):
     host_keys(host.host_keysdir, 'th', 'thpw', group='lab', trusted=True)
     host.write_conf(['crypto host th pw wrongpw'])
     host.start()
-    exited, _ = ntplab.wait_for(lambda: not host.running(), 15, 0.2)
+    exited, dummy = ntplab.wait_for(lambda: not host.running(), 15, 0.2)
     assert exited
     assert 'bad decrypt' in host.log() or 'crypto_key' in host.log()

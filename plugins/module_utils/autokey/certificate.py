@@ -19,9 +19,12 @@ __metaclass__ = type
 import datetime
 import hashlib
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+except ImportError:  # the modules report a missing cryptography (module_support)
+    hashes = None
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import der
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import ntp_to_unix
@@ -38,8 +41,12 @@ SIGNATURES = {
 }
 DEFAULT_SIGNATURE = 'RSA-SHA256'
 _BY_OID = dict((v[0], k) for k, v in SIGNATURES.items())
-_HASHES = {'md5': hashes.MD5, 'sha1': hashes.SHA1, 'sha224': hashes.SHA224,
-           'sha256': hashes.SHA256, 'sha384': hashes.SHA384, 'sha512': hashes.SHA512}
+_HASHES = {'md5': 'MD5', 'sha1': 'SHA1', 'sha224': 'SHA224', 'sha256': 'SHA256', 'sha384': 'SHA384',
+           'sha512': 'SHA512'}
+
+
+def _hash(name):
+    return getattr(hashes, _HASHES[name])()
 
 OID_CN = '2.5.4.3'
 OID_BASIC_CONSTRAINTS = '2.5.29.19'
@@ -57,7 +64,7 @@ class CertificateError(ValueError):
 
 def _digest(name, data):
     if name in _HASHES:
-        h = hashes.Hash(_HASHES[name]())
+        h = hashes.Hash(_hash(name))
         h.update(data)
         return h.finalize()
     try:
@@ -75,7 +82,7 @@ def sign(private_key, signature, data):
     """PKCS#1 v1.5 signature of `data` with the digest of `signature`."""
     name = SIGNATURES[signature][2]
     if name in _HASHES:
-        return private_key.sign(data, padding.PKCS1v15(), _HASHES[name]())
+        return private_key.sign(data, padding.PKCS1v15(), _hash(name))
     # RIPEMD-160 is not among cryptography's signature hashes: pad and sign here.
     numbers = private_key.private_numbers()
     n = numbers.public_numbers.n
@@ -92,7 +99,7 @@ def verify(public_key, signature, sig, data):
     name = SIGNATURES[signature][2]
     if name in _HASHES:
         try:
-            public_key.verify(sig, data, padding.PKCS1v15(), _HASHES[name]())
+            public_key.verify(sig, data, padding.PKCS1v15(), _hash(name))
             return True
         except InvalidSignature:
             return False

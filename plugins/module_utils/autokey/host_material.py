@@ -18,8 +18,11 @@ __metaclass__ = type
 import datetime
 import hashlib
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+try:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+except ImportError:  # the modules report a missing cryptography (module_support)
+    rsa = None
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import certificate
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (

@@ -302,7 +302,6 @@ class MvKey:
         return _fingerprint(self.p, self.e, self.gbar, self.ghat)
 
 
-
 SCHEMES = {'iff': IffKey, 'gq': GqKey, 'mv': MvKey}
 
 
@@ -362,4 +361,3 @@ def as_loaded(key, container):
         fields['pub'] = pow(key['g'], key['priv'], key['p'])
         return PrivateKey('DSA', **fields)
     return key
-

@@ -22,14 +22,16 @@ import binascii
 import hashlib
 import os
 
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
-try:  # cryptography >= 43 keeps 3DES among the "decrepit" algorithms
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-except ImportError:  # cryptography 3.3.2 (Debian 11)
-    TripleDES = algorithms.TripleDES
+try:
+    from cryptography.hazmat.primitives import hashes, padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+    try:  # cryptography >= 43 keeps 3DES among the "decrepit" algorithms
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    except ImportError:  # cryptography 3.3.2 (Debian 11)
+        TripleDES = algorithms.TripleDES
+except ImportError:  # the modules report a missing cryptography (module_support)
+    hashes = algorithms = TripleDES = None
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import der
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import pem, pem_blocks
@@ -39,20 +41,24 @@ OID_DSA = '1.2.840.10040.4.1'
 OID_PBES2 = '1.2.840.113549.1.5.13'
 OID_PBKDF2 = '1.2.840.113549.1.5.12'
 _PRF = {
-    '1.2.840.113549.2.7': hashes.SHA1,
-    '1.2.840.113549.2.8': hashes.SHA224,
-    '1.2.840.113549.2.9': hashes.SHA256,
-    '1.2.840.113549.2.10': hashes.SHA384,
-    '1.2.840.113549.2.11': hashes.SHA512,
+    '1.2.840.113549.2.7': 'SHA1',
+    '1.2.840.113549.2.8': 'SHA224',
+    '1.2.840.113549.2.9': 'SHA256',
+    '1.2.840.113549.2.10': 'SHA384',
+    '1.2.840.113549.2.11': 'SHA512',
 }
 OID_HMAC_SHA256 = '1.2.840.113549.2.9'
-# OID -> (name in DEK-Info, cipher factory, key length, IV length)
+# OID -> (name in DEK-Info, cipher, key length)
 _CIPHERS = {
-    '2.16.840.1.101.3.4.1.2': ('AES-128-CBC', algorithms.AES, 16, 16),
-    '2.16.840.1.101.3.4.1.22': ('AES-192-CBC', algorithms.AES, 24, 16),
-    '2.16.840.1.101.3.4.1.42': ('AES-256-CBC', algorithms.AES, 32, 16),
-    '1.2.840.113549.3.7': ('DES-EDE3-CBC', TripleDES, 24, 8),
+    '2.16.840.1.101.3.4.1.2': ('AES-128-CBC', 'AES', 16),
+    '2.16.840.1.101.3.4.1.22': ('AES-192-CBC', 'AES', 24),
+    '2.16.840.1.101.3.4.1.42': ('AES-256-CBC', 'AES', 32),
+    '1.2.840.113549.3.7': ('DES-EDE3-CBC', '3DES', 24),
 }
+
+
+def _cipher(name):
+    return TripleDES if name == '3DES' else getattr(algorithms, name)
 OID_AES256_CBC = '2.16.840.1.101.3.4.1.42'
 _BY_DEK_NAME = dict((v[0], k) for k, v in _CIPHERS.items())
 PBKDF2_ITERATIONS = 100000
@@ -179,7 +185,7 @@ def decrypt_pkcs8(encrypted, password):
             raise KeyFileError('unsupported key derivation %s' % kdf_oid.as_oid())
         kp = kdf_params.children()
         salt, iterations = kp[0].expect(der.OCTET_STRING).content, kp[1].as_int()
-        prf = hashes.SHA1
+        prf = 'SHA1'
         for extra in kp[2:]:
             if extra.tag == der.SEQUENCE:
                 prf_oid = extra.children()[0].as_oid()
@@ -189,9 +195,9 @@ def decrypt_pkcs8(encrypted, password):
         cipher_oid, iv = scheme.children()
         if cipher_oid.as_oid() not in _CIPHERS:
             raise KeyFileError('unsupported key cipher %s' % cipher_oid.as_oid())
-        _name, factory, key_len, _iv_len = _CIPHERS[cipher_oid.as_oid()]
-        key = PBKDF2HMAC(prf(), key_len, salt, iterations).derive(_text(password))
-        return _cbc(factory, key, iv.expect(der.OCTET_STRING).content, data.expect(der.OCTET_STRING).content, False)
+        _name, cipher, key_len = _CIPHERS[cipher_oid.as_oid()]
+        key = PBKDF2HMAC(getattr(hashes, prf)(), key_len, salt, iterations).derive(_text(password))
+        return _cbc(_cipher(cipher), key, iv.expect(der.OCTET_STRING).content, data.expect(der.OCTET_STRING).content, False)
     except der.DerError as exc:
         raise KeyFileError('malformed encrypted key: %s' % exc)
 
@@ -204,9 +210,9 @@ def _decrypt_traditional(block, password):
         raise KeyFileError('unsupported PEM encryption %r' % name)
     if password is None:
         raise KeyFileError('the key is encrypted and no password was given')
-    _name, factory, key_len, _iv_len = _CIPHERS[_BY_DEK_NAME[name]]
+    _name, cipher, key_len = _CIPHERS[_BY_DEK_NAME[name]]
     iv = binascii.unhexlify(iv_hex.strip())
-    return _cbc(factory, _bytes_to_key(_text(password), iv[:8], key_len), iv, block.der, False)
+    return _cbc(_cipher(cipher), _bytes_to_key(_text(password), iv[:8], key_len), iv, block.der, False)
 
 
 def _from_pkcs8(info):

@@ -67,11 +67,11 @@ def test_idempotent_and_check_mode(tmp_path, scheme):
 
 
 def test_rollover_gets_a_new_filestamp_and_keeps_backups(tmp_path, scheme):
-    first, _ = run(tmp_path, scheme, generate=True)
+    first, dummy = run(tmp_path, scheme, generate=True)
     second, reasons = run(tmp_path, scheme, generate=True, regenerate='always')
     assert second.material.filestamp > first.material.filestamp
     assert second.material.fingerprint() != first.material.fingerprint()
-    fs, _ = on_disk(tmp_path, 'ntpkey_%spar_lab' % scheme)
+    fs, dummy = on_disk(tmp_path, 'ntpkey_%spar_lab' % scheme)
     assert fs == second.material.filestamp
     assert any(str(first.material.filestamp) in n for n in os.listdir(str(tmp_path)))
 
@@ -80,11 +80,11 @@ def test_server_copy_follows_a_new_group_key(tmp_path, scheme):
     th, gs = tmp_path / 'th', tmp_path / 'gs'
     th.mkdir()
     gs.mkdir()
-    old, _ = run(th, scheme, generate=True)
+    old, dummy = run(th, scheme, generate=True)
     run(gs, scheme, passphrase='gspw', source=read_source(scheme, old.exports('t')['server_key_export'], 't'),
         params=False)
-    new, _ = run(th, scheme, generate=True, regenerate='always')
-    _, reasons = run(gs, scheme, passphrase='gspw', source=read_source(scheme, new.exports('t')['server_key_export'], 't'),
+    new, dummy = run(th, scheme, generate=True, regenerate='always')
+    dummy, reasons = run(gs, scheme, passphrase='gspw', source=read_source(scheme, new.exports('t')['server_key_export'], 't'),
                      params=False)
     assert 'differs' in reasons['server']
     assert on_disk(gs, 'ntpkey_%skey_lab' % scheme, 'gspw')[0] == new.material.filestamp
@@ -100,7 +100,7 @@ def test_wrong_passphrase_on_existing_group_key(tmp_path, scheme):
 
 
 def test_mv_revocation_rewrites_server_key_only(tmp_path):
-    m, _ = run(tmp_path, 'mv', generate=True, mv_keys=3)
+    m, dummy = run(tmp_path, 'mv', generate=True, mv_keys=3)
     params_before = (tmp_path / 'ntpkey_mvpar_lab').read_text()
     m2, reasons = run(tmp_path, 'mv', generate=True, mv_keys=3, mv_revoked=[2])
     assert set(reasons) == {'master', 'server'} and m2.material.key.revoked == [2, 4]
@@ -119,7 +119,7 @@ def test_mv_revocation_rewrites_server_key_only(tmp_path):
 ])
 def test_import_stock_server_keys_writes_verifying_files(tmp_path, scheme, name, password):
     text = stock(scheme, name)
-    m, _ = run(tmp_path, scheme, passphrase='gspw', source=read_source(scheme, text, password))
+    m, dummy = run(tmp_path, scheme, passphrase='gspw', source=read_source(scheme, text, password))
     fs, (server,) = on_disk(tmp_path, 'ntpkey_%skey_lab' % scheme, 'gspw')
     pfs, (params,) = on_disk(tmp_path, 'ntpkey_%spar_lab' % scheme)
     assert fs == pfs == parse(text).filestamp  # the TH's stock key keeps answering with its filestamp
@@ -129,7 +129,7 @@ def test_import_stock_server_keys_writes_verifying_files(tmp_path, scheme, name,
 
 def test_stock_gq_params_are_repaired(tmp_path):
     run(tmp_path, 'gq', server_key=False, passphrase=None, source=read_source('gq', stock('gq', 'gqpar.export')))
-    _, (params,) = on_disk(tmp_path, 'ntpkey_gqpar_lab')
+    dummy, (params,) = on_disk(tmp_path, 'ntpkey_gqpar_lab')
     key = identity.GqKey.from_private_key(load_pem(parse(stock('gq', 'ntpkey_GQkey')).body, STOCK_PASSWORD)[0])
     assert params['d'] == key.b and params['e'] == 1
 

@@ -25,7 +25,7 @@ def _as_ntpd_loads(text, password=None):
 
 
 def _passes(scheme, server, params, gq_public=None):
-    return sum(ident.exchange(scheme, server, params, gq_public) is None for _ in range(ROUNDS))
+    return sum(ident.exchange(scheme, server, params, gq_public) is None for dummy in range(ROUNDS))
 
 
 @pytest.fixture(scope='module', params=['iff', 'gq', 'mv'])
@@ -69,7 +69,7 @@ def test_gq_missing_group_key_in_certificate():
 
 
 def test_gq_public_key_fits_ntpd_ski():
-    for _ in range(3):
+    for dummy in range(3):
         assert ident.GqKey.generate(1016).v.bit_length() <= 1016
     with pytest.raises(ident.IdentityError, match='512 to 1016'):
         ident.GqKey.generate(1024)

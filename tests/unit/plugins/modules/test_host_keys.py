@@ -19,19 +19,19 @@ def test_create_then_idempotent(tmp_path):
     assert result['changed'] and result['subject'] == 'th@lab' and result['signature_nid'] == 668
     assert result['diff']['before']['host_key'] is None and result['diff']['after']['host_key']
     assert PASSWORD not in raw and 'PRIVATE KEY' not in raw
-    again, _ = run_module(host_keys, args(tmp_path))
+    again, dummy = run_module(host_keys, args(tmp_path))
     assert not again['changed'] and again['reasons'] == {}
     assert again['certificate_fingerprint'] == result['certificate_fingerprint']
 
 
 def test_check_mode_reports_and_writes_nothing(tmp_path):
-    result, _ = run_module(host_keys, args(tmp_path), check_mode=True, diff=True)
+    result, dummy = run_module(host_keys, args(tmp_path), check_mode=True, diff=True)
     assert result['changed'] and 'host' in result['reasons']
     assert result['diff']['after']['pending'] == result['reasons']
     assert os.listdir(str(tmp_path)) == []
     run_module(host_keys, args(tmp_path))
     before = snapshot(tmp_path)
-    result, _ = run_module(host_keys, args(tmp_path, signature='RSA-MD5'), check_mode=True)
+    result, dummy = run_module(host_keys, args(tmp_path, signature='RSA-MD5'), check_mode=True)
     assert result['changed'] and list(result['reasons']) == ['cert']
     assert snapshot(tmp_path) == before
 
@@ -45,16 +45,16 @@ def test_wrong_passphrase_fails_clearly(tmp_path):
 
 
 def test_invalid_options_fail(tmp_path):
-    result, _ = run_module(host_keys, args(tmp_path, host='th@lab'))
+    result, dummy = run_module(host_keys, args(tmp_path, host='th@lab'))
     assert result['failed'] and 'cannot be used by ntpd' in result['msg']
-    result, _ = run_module(host_keys, args(tmp_path, trusted=True, private=True))
+    result, dummy = run_module(host_keys, args(tmp_path, trusted=True, private=True))
     assert result['failed'] and 'mutually exclusive' in result['msg']
-    result, _ = run_module(host_keys, args(tmp_path, gq_public_key='xyz'))
+    result, dummy = run_module(host_keys, args(tmp_path, gq_public_key='xyz'))
     assert result['failed'] and 'hexadecimal' in result['msg']
-    result, _ = run_module(host_keys, args(tmp_path, lifetime=30, renew_before=30))
+    result, dummy = run_module(host_keys, args(tmp_path, lifetime=30, renew_before=30))
     assert result['failed'] and 'renew_before' in result['msg']
 
 
 def test_mode_0640(tmp_path):
-    result, _ = run_module(host_keys, args(tmp_path, mode='0640'))
+    result, dummy = run_module(host_keys, args(tmp_path, mode='0640'))
     assert os.stat(result['host_key']).st_mode & 0o777 == 0o640
