@@ -48,6 +48,7 @@ _HASHES = {'md5': 'MD5', 'sha1': 'SHA1', 'sha224': 'SHA224', 'sha256': 'SHA256',
 def _hash(name):
     return getattr(hashes, _HASHES[name])()
 
+
 OID_CN = '2.5.4.3'
 OID_BASIC_CONSTRAINTS = '2.5.29.19'
 OID_KEY_USAGE = '2.5.29.15'

@@ -225,7 +225,7 @@ class MvKey:
             if math.gcd(g, p - 1) == 1 and pow(g, q, p) == 1:
                 break
         roots = []
-        for _ in range(n):
+        for dummy in range(n):
             roots.append(random_coprime(q))
         # Master key A = g^(sum_j sum_{i<n} a_i x_j^i) = g^(-sum_j x_j^n).
         powers = [pow(x, n, q) for x in roots]

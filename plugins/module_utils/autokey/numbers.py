@@ -49,11 +49,11 @@ def is_probable_prime(n, rounds=40):
     while d % 2 == 0:
         d //= 2
         s += 1
-    for _ in range(rounds):
+    for dummy in range(rounds):
         x = pow(random_below(n - 1, 2), d, n)
         if x in (1, n - 1):
             continue
-        for _ in range(s - 1):
+        for dummy in range(s - 1):
             x = pow(x, 2, n)
             if x == n - 1:
                 break

@@ -59,6 +59,8 @@ _CIPHERS = {
 
 def _cipher(name):
     return TripleDES if name == '3DES' else getattr(algorithms, name)
+
+
 OID_AES256_CBC = '2.16.840.1.101.3.4.1.42'
 _BY_DEK_NAME = dict((v[0], k) for k, v in _CIPHERS.items())
 PBKDF2_ITERATIONS = 100000

@@ -85,7 +85,7 @@ def test_server_copy_follows_a_new_group_key(tmp_path, scheme):
         params=False)
     new, dummy = run(th, scheme, generate=True, regenerate='always')
     dummy, reasons = run(gs, scheme, passphrase='gspw', source=read_source(scheme, new.exports('t')['server_key_export'], 't'),
-                     params=False)
+                         params=False)
     assert 'differs' in reasons['server']
     assert on_disk(gs, 'ntpkey_%skey_lab' % scheme, 'gspw')[0] == new.material.filestamp
 
