@@ -11,10 +11,10 @@ set -euo pipefail
 
 root=${1:-${AUTOKEY_LAB_ROOTFS:-/var/cache/ntp-autokey/bullseye}}
 mirror=${AUTOKEY_LAB_MIRROR:-http://deb.debian.org/debian}
-packages="ntp python3 python3-cryptography python3-pytest libcap2-bin iproute2 procps openssl"
+packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis libcap2-bin iproute2 procps openssl)
 stamp="$root/.ntp-autokey-rootfs"
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$packages" ]; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ]; then
     echo "rootfs ready: $root"
     exit 0
 fi
@@ -34,8 +34,8 @@ printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 0755 "$root/usr/sbin/policy-rc.d"
 
 chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends $packages >/dev/null
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 chroot "$root" apt-get clean
 chroot "$root" /usr/sbin/ntpd --version
-printf '%s' "$packages" >"$stamp"
+printf '%s' "${packages[*]}" >"$stamp"
 echo "rootfs ready: $root"

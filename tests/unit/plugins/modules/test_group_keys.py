@@ -5,7 +5,9 @@ from ansible_collections.ntp.autokey.plugins.modules import group_keys
 
 from helpers import STOCK_PASSWORD, FIXTURES, run_module, snapshot
 
-TH_PW, TRANSPORT_PW, GS_PW = 'Th-Vault-Secret-1', 'Transport-Secret-2', 'Gs-Vault-Secret-3'
+TH_PW = 'Th-Vault-Secret-1'
+TRANSPORT_PW = 'Transport-Secret-2'
+GS_PW = 'Gs-Vault-Secret-3'
 
 
 def test_trusted_host_export_and_install(tmp_path):
