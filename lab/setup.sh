@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Install what the lab and the tests need on Debian 12 (as root), idempotently:
+# system packages, Python environments (newest tools; cryptography 3.3.2) and
+# the bullseye rootfs with the reference ntpd 4.2.8p15.
+# Environment: AUTOKEY_CI_HOME (default /var/cache/ntp-autokey).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+home=${AUTOKEY_CI_HOME:-/var/cache/ntp-autokey}
+
+need=()
+for pkg in debootstrap iproute2 libcap2-bin shellcheck python3-venv git; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+venv() {  # venv DIR PACKAGES...
+    local dir=$1; shift
+    [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+}
+venv "$home/venv" -r "$here/tests/requirements.txt"
+if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
+    venv "$home/venv-cryptography-3.3.2" 'cryptography==3.3.2' ansible-core hypothesis pytest
+fi
+
+"$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"
