@@ -6,7 +6,7 @@ wall time and peak RSS come from wait4(). ntp-keygen runs in the lab rootfs
 (chroot); a host key exists beforehand so that group-key runs do not also
 generate one. Usage (root, after lab/setup.sh):
 
-    python3 benchmarks/keygen.py [--repeat N] [--markdown]
+    python3 benchmarks/keygen.py [--repeat N]
 """
 
 import argparse
@@ -30,6 +30,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import K
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import GroupMaterial
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
 kind, bits, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if kind == 'baseline':
+    sys.exit(0)
 if kind == 'host':
     m = HostMaterial(KeysDir(out), 'th', 'pw', group='lab', size=bits, trusted=True)
 else:
@@ -39,16 +41,18 @@ m.plan()
 m.apply()
 '''
 
-# (label, our kind and size, ntp-keygen arguments)
+# (label, our kind and size, ntp-keygen arguments, the file ntp-keygen must write)
 CASES = [
-    ('RSA host key + certificate, 1024 bit', ('host', 1024), ['-H', '-m', '1024', '-c', 'RSA-SHA256']),
-    ('RSA host key + certificate, 2048 bit', ('host', 2048), ['-H', '-m', '2048', '-c', 'RSA-SHA256']),
-    ('IFF group key, 512 bit', ('iff', 512), ['-I', '-b', '512']),
-    ('IFF group key, 1024 bit', ('iff', 1024), ['-I', '-b', '1024']),
-    ('IFF group key, 2048 bit', ('iff', 2048), ['-I', '-b', '2048']),
-    ('GQ group key, 512 bit', ('gq', 512), ['-G', '-b', '512']),
-    ('GQ group key, 1016 bit', ('gq', 1016), ['-G', '-b', '1016']),
-    ('MV group key, 512 bit, 4+1 client keys', ('mv', 512), ['-V', '5', '-b', '512']),
+    ('RSA host key + certificate, 1024 bit', ('host', 1024), ['-H', '-m', '1024', '-c', 'RSA-SHA256'],
+     'ntpkey_RSA-SHA256cert_th.'),
+    ('RSA host key + certificate, 2048 bit', ('host', 2048), ['-H', '-m', '2048', '-c', 'RSA-SHA256'],
+     'ntpkey_RSA-SHA256cert_th.'),
+    ('IFF group key, 512 bit', ('iff', 512), ['-I', '-b', '512'], 'ntpkey_IFFkey_lab.'),
+    ('IFF group key, 1024 bit', ('iff', 1024), ['-I', '-b', '1024'], 'ntpkey_IFFkey_lab.'),
+    ('IFF group key, 2048 bit', ('iff', 2048), ['-I', '-b', '2048'], 'ntpkey_IFFkey_lab.'),
+    ('GQ group key, 512 bit', ('gq', 512), ['-G', '-b', '512'], 'ntpkey_GQkey_lab.'),
+    ('GQ group key, 1016 bit', ('gq', 1016), ['-G', '-b', '1016'], 'ntpkey_GQkey_lab.'),
+    ('MV group key, 512 bit, 4+1 client keys', ('mv', 512), ['-V', '5', '-b', '512'], 'ntpkey_MVta_lab.'),
 ]
 
 
@@ -70,17 +74,27 @@ def ours(collection_path, kind, bits):
         shutil.rmtree(out)
 
 
-def ntp_keygen(args):
+def ntp_keygen(args, expected):
+    """Time one ntp-keygen run; None when it wrote no `expected` file (it often exits 0 on failure)."""
     inside = '/srv/autokey-bench/%d' % os.getpid()
     os.makedirs(ntplab.in_rootfs(inside), exist_ok=True)
     try:
         if '-H' not in args:  # an existing host key keeps ntp-keygen from making one
             subprocess.run(['chroot', ntplab.ROOTFS, 'sh', '-c', 'cd %s && ntp-keygen -p pw -m 1024 -s th@lab' % inside],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        return measure(['chroot', ntplab.ROOTFS, 'sh', '-c', 'cd %s && exec ntp-keygen -p pw -s th@lab %s'
-                        % (inside, ' '.join(args))])
+        result = measure(['chroot', ntplab.ROOTFS, 'sh', '-c', 'cd %s && exec ntp-keygen -p pw -s th@lab %s'
+                          % (inside, ' '.join(args))])
+        written = any(name.startswith(expected) for name in os.listdir(ntplab.in_rootfs(inside)))
+        return result if written else None
     finally:
         shutil.rmtree(ntplab.in_rootfs(inside), ignore_errors=True)
+
+
+def cell(runs, index, fmt):
+    if any(run is None for run in runs):
+        return 'fails (exit 0, no file)'
+    values = [run[index] for run in runs]
+    return fmt % (statistics.median(values) if index == 0 else max(values))
 
 
 def collection_path():
@@ -93,7 +107,6 @@ def collection_path():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeat', type=int, default=5)
-    parser.add_argument('--markdown', action='store_true')
     args = parser.parse_args()
     if not ntplab.available():
         sys.exit('run lab/setup.sh as root first')
@@ -103,12 +116,14 @@ def main():
           % (sys.version.split()[0], cryptography.__version__, os.cpu_count(), args.repeat))
     print('| artifact | ntp.autokey time | ntp-keygen time | ntp.autokey RSS | ntp-keygen RSS |')
     print('|---|---:|---:|---:|---:|')
-    for label, (kind, bits), keygen_args in CASES:
+    base = [ours(path, 'baseline', 0) for dummy in range(args.repeat)]
+    print('| baseline: Python start and imports, nothing generated | %s | | %s | |'
+          % (cell(base, 0, '%.3f'), cell(base, 1, '%.1f')))
+    for label, (kind, bits), keygen_args, expected in CASES:
         a = [ours(path, kind, bits) for dummy in range(args.repeat)]
-        b = [ntp_keygen(keygen_args) for dummy in range(args.repeat)]
-        print('| %s | %.3f | %.3f | %.1f | %.1f |' % (
-            label, statistics.median(x[0] for x in a), statistics.median(x[0] for x in b),
-            max(x[1] for x in a), max(x[1] for x in b)))
+        b = [ntp_keygen(keygen_args, expected) for dummy in range(args.repeat)]
+        print('| %s | %s | %s | %s | %s |' % (label, cell(a, 0, '%.3f'), cell(b, 0, '%.3f'),
+                                              cell(a, 1, '%.1f'), cell(b, 1, '%.1f')))
         sys.stdout.flush()
     shutil.rmtree(path)
 

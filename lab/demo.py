@@ -80,15 +80,15 @@ def main():
             return all((s['flags'] or 0) & 0x7F20 == 0x7F20 and s['condition'] == 'sys.peer' for s in states)
 
         ok, waited = ntplab.wait_for(verified, 300, 2)
-        print('\n%-4s %-14s %-12s %-10s %-40s %s' % ('host', 'upstream', 'flags', 'state', 'decoded', 'identity proof'))
+        print('\n%-4s %-14s %-12s %-10s %-48s %s' % ('host', 'upstream', 'flags', 'state', 'decoded', 'identity proof'))
         for name, upstream in (('gs', 'th'), ('cl', 'gs')):
             state = hosts[name].association()
             proof = re.findall(r'iff \S+ fs \d+', hosts[name].cryptostats())
-            print('%-4s %-14s %-12s %-10s %-40s %s' % (
+            print('%-4s %-14s %-12s %-10s %-48s %s' % (
                 name, '%s (%s)' % (upstream, state['host']), hex(state['flags'] or 0), state['condition'],
                 describe(state['flags'] or 0), proof[-1] if proof else 'none'))
-        trail = re.search(r'cert="?([^"]*)', hosts['cl'].ntpq('rv 0 cert'))
-        print('\ncertificate trail cached by cl: %s' % (trail.group(1).strip() if trail else '?'))
+        trail = re.findall(r'cert="([^"]*)"', hosts['cl'].ntpq('rv 0 cert'))
+        print('\ncertificates cached by cl (subject issuer flags): %s' % ('; '.join(trail) or 'none'))
         for host in hosts.values():
             host.assert_off_the_clock()
         if not ok:
