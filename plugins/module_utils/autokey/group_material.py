@@ -25,7 +25,6 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import KeyFileError, load_pem
 
 DEFAULT_BITS = {'iff': 2048, 'gq': 1016, 'mv': 512}
-SERVER_CONTAINER = {'iff': 'pkcs8', 'gq': 'pkcs8', 'mv': 'traditional'}
 
 
 class GroupSource:
@@ -233,7 +232,7 @@ class GroupMaterial:
         if self.material.key is None:
             return
         key = self.material.key
-        server = identity.as_loaded(key.server_key(), SERVER_CONTAINER[self.scheme])
+        server = identity.as_loaded(key.server_key(), key.server_container)
         params = key.params(self.mv_client) if self.scheme != 'mv' or self.mv_client not in key.revoked else None
         if params is None:
             raise MaterialError('MV client key %d is revoked' % self.mv_client)
@@ -241,10 +240,6 @@ class GroupMaterial:
         if error:
             raise MaterialError('self-test of the %s exchange failed (%s): the material is inconsistent'
                                 % (self.scheme.upper(), error))
-
-    @property
-    def changed(self):
-        return bool(self.actions)
 
     # -- writing ----------------------------------------------------------
     def apply(self):
@@ -254,7 +249,7 @@ class GroupMaterial:
         if 'master' in self.actions:
             key = self.material.key
             name = file_name(cls.master_kind, self.group, fs)
-            body = ''.join(self._master_pem(block) for block in key.master())
+            body = ''.join(block.to_pem(cls.server_container, self.passphrase) for block in key.master())
             self.dir.write(name, KeyFile(name, fs, body).text())
             self.dir.link(self.master_link, name)
             if self.master.name != name:
@@ -283,20 +278,13 @@ class GroupMaterial:
                 self.dir.remove(name)
         return backups
 
-    def _master_pem(self, block):
-        if self.scheme == 'mv':
-            return block.to_traditional_pem(self.passphrase)
-        return block.to_pkcs8_pem(self.passphrase)
-
     def server_text(self, name, passphrase=None):
-        key = self.material.server_key()
-        pw = passphrase or self.passphrase
-        body = key.to_traditional_pem(pw) if SERVER_CONTAINER[self.scheme] == 'traditional' else key.to_pkcs8_pem(pw)
+        body = self.material.server_key().to_pem(identity.SCHEMES[self.scheme].server_container,
+                                                 passphrase or self.passphrase)
         return KeyFile(name, self.material.filestamp, body).text()
 
     def params_text(self, name):
-        key = self.material.client_params(self.mv_client)
-        body = key.to_traditional_pem() if key.algorithm == 'DSA' else key.to_pkcs8_pem()
+        body = self.material.client_params(self.mv_client).to_pem(identity.SCHEMES[self.scheme].params_container)
         return KeyFile(name, self.material.filestamp, body).text()
 
     def exports(self, export_passphrase=None):

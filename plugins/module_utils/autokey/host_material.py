@@ -190,12 +190,6 @@ class HostMaterial:
                       'stale_sign': stale_sign}
         return dict((k, v[1]) for k, v in self._plan.items() if k != 'stale_sign' and v[1])
 
-    @property
-    def changed(self):
-        if self._plan is None:
-            self.plan()
-        return any(v[1] for k, v in self._plan.items() if k != 'stale_sign') or bool(self._plan['stale_sign'])
-
     # -- writing ----------------------------------------------------------
     def apply(self):
         if self._plan is None:

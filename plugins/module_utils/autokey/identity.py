@@ -62,6 +62,7 @@ class IffKey:
 
     scheme = 'iff'
     master_kind = 'IFFkey'
+    server_container, params_container = 'pkcs8', 'traditional'
 
     def __init__(self, p, q, g, b):
         self.p, self.q, self.g, self.b = p, q, g, b
@@ -96,14 +97,8 @@ class IffKey:
     def server_key(self):
         return PrivateKey('DSA', p=self.p, q=self.q, g=self.g, priv=self.b)
 
-    def server_pem(self, password):
-        return self.server_key().to_pkcs8_pem(password)
-
     def params(self, client=None):
         return PrivateKey('DSA', p=self.p, q=self.q, g=self.g, pub=self.v, priv=1)
-
-    def params_pem(self, client=None):
-        return self.params().to_traditional_pem()
 
     def public_fingerprint(self):
         return _fingerprint(self.p, self.q, self.g, self.v)
@@ -114,6 +109,7 @@ class GqKey:
 
     scheme = 'gq'
     master_kind = 'GQkey'
+    server_container, params_container = 'pkcs8', 'pkcs8'
     MAX_BITS = 1016  # v must fit the 127-byte subjectKeyIdentifier ntpd parses
 
     def __init__(self, n, b, u, v):
@@ -156,14 +152,8 @@ class GqKey:
     def server_key(self):
         return PrivateKey('RSA', n=self.n, e=self.u, d=self.b, p=1, q=self.v, dp=1, dq=1, qinv=1)
 
-    def server_pem(self, password):
-        return self.server_key().to_pkcs8_pem(password)
-
     def params(self, client=None):
         return PrivateKey('RSA', n=self.n, e=1, d=self.b, p=1, q=1, dp=1, dq=1, qinv=1)
-
-    def params_pem(self, client=None):
-        return self.params().to_pkcs8_pem()
 
     def public_fingerprint(self):
         return _fingerprint(self.n, self.b, self.v)
@@ -180,6 +170,7 @@ class MvKey:
 
     scheme = 'mv'
     master_kind = 'MVta'
+    server_container, params_container = 'traditional', 'traditional'
 
     def __init__(self, p, q, g, a, b, primes, xbar, xhat, revoked):
         self.p, self.q, self.g, self.a, self.b = p, q, g, a, b
@@ -257,10 +248,6 @@ class MvKey:
                    if (pow(server['priv'], key.xhat[j - 1], p) * pow(server['pub'], key.xbar[j - 1], p) * server['g']) % p != 1]
         return key.with_revoked(revoked)
 
-    @classmethod
-    def from_private_key(cls, key):
-        raise IdentityError('an MV group key is a multi-block trusted-authority file (MVta), not a single key')
-
     def with_revoked(self, revoked):
         return MvKey(self.p, self.q, self.g, self.a, self.b, self.primes, self.xbar, self.xhat, revoked)
 
@@ -285,18 +272,12 @@ class MvKey:
     def server_key(self):
         return PrivateKey('DSA', p=self.p, q=self.q, g=self.e, pub=self.ghat, priv=self.gbar)
 
-    def server_pem(self, password):
-        return self.server_key().to_traditional_pem(password)
-
     def params(self, client=1):
         if not 1 <= client <= self.keys:
             raise IdentityError('MV client key %d does not exist (1 to %d)' % (client, self.keys))
         if client in self.revoked:
             raise IdentityError('MV client key %d is revoked' % client)
         return PrivateKey('DSA', p=self.p, q=1, g=1, pub=self.xhat[client - 1], priv=self.xbar[client - 1])
-
-    def params_pem(self, client=1):
-        return self.params(client).to_traditional_pem()
 
     def public_fingerprint(self):
         return _fingerprint(self.p, self.e, self.gbar, self.ghat)

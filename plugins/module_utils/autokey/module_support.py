@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -53,8 +52,7 @@ def run(module, build, errors):
         reasons = material.plan()
         result = dict(changed=bool(reasons), reasons=reasons, backup_files=[])
         if reasons and not module.check_mode:
-            if not os.path.isdir(module.params['path']):
-                os.makedirs(module.params['path'], 0o750)
+            material.dir.ensure()
             result['backup_files'] = material.apply()
         after = dict(before, pending=reasons) if module.check_mode else material.describe()
         result.update(material.facts())

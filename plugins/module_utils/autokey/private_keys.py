@@ -92,9 +92,6 @@ class PrivateKey:
     def __eq__(self, other):
         return isinstance(other, PrivateKey) and (self.algorithm, self.fields) == (other.algorithm, other.fields)
 
-    def __ne__(self, other):
-        return not self == other
-
     # -- structures ---------------------------------------------------------
     def _rsa_der(self):
         return der.sequence(der.integer(0), *[der.integer(self.fields.get(k, 1)) for k in RSA_FIELDS])
@@ -115,6 +112,12 @@ class PrivateKey:
         return der.sequence(der.integer(0), *[der.integer(self.fields[k]) for k in DSA_FIELDS])
 
     # -- PEM ----------------------------------------------------------------
+    def to_pem(self, container, password=None):
+        """PEM text in `container` ('pkcs8' or 'traditional'), encrypted if `password`."""
+        if container == 'pkcs8':
+            return self.to_pkcs8_pem(password)
+        return self.to_traditional_pem(password)
+
     def to_pkcs8_pem(self, password=None):
         if password is None:
             return pem('PRIVATE KEY', self.pkcs8_der())

@@ -6,8 +6,7 @@ import pytest
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import (
-    SERVER_CONTAINER, GroupMaterial, read_source)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import GroupMaterial, read_source
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import MaterialError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 
@@ -48,7 +47,7 @@ def test_trusted_host_to_server_to_client(tmp_path, scheme):
     fs_server, (server,) = on_disk(gs, 'ntpkey_%skey_lab' % scheme, 'gspw')
     fs_params, (params,) = on_disk(cl, 'ntpkey_%spar_lab' % scheme)
     assert fs_server == fs_params == master.material.filestamp
-    server = identity.as_loaded(server, SERVER_CONTAINER[scheme])
+    server = identity.as_loaded(server, identity.SCHEMES[scheme].server_container)
     gq = getattr(master.material.key, 'v', None)
     assert identity.exchange(scheme, server, params, gq, fs_server, fs_params) is None
     with pytest.raises(Exception):
@@ -148,7 +147,7 @@ def test_unrepairable_or_unreadable_stock_files_refused(scheme, name, password, 
 
 def test_params_only_source_cannot_make_a_server_key(tmp_path):
     key = identity.IffKey.generate(512)
-    src = read_source('iff', '# x.5\n\n' + key.params_pem())
+    src = read_source('iff', '# x.5\n\n' + key.params().to_pem(key.params_container))
     with pytest.raises(MaterialError, match='client params only'):
         GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', passphrase='p', source=src).plan()
 

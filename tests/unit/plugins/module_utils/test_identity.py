@@ -7,7 +7,6 @@ import pytest
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity as ident
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.certificate import Certificate
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse, pem_blocks
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import SERVER_CONTAINER
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 
 from helpers import STOCK_EXPORT_PASSWORD, STOCK_PASSWORD, stock
@@ -35,13 +34,13 @@ def generated(request):
 
 
 def test_our_layouts_verify_every_time(generated):
-    server = ident.as_loaded(generated.server_key(), SERVER_CONTAINER[generated.scheme])
+    server = ident.as_loaded(generated.server_key(), generated.server_container)
     assert _passes(generated.scheme, server, generated.params(1), getattr(generated, 'v', None)) == ROUNDS
 
 
 def test_wrong_group_key_never_verifies(generated):
     other = type(generated).generate(generated.bits if generated.scheme != 'mv' else 256)
-    server = ident.as_loaded(other.server_key(), SERVER_CONTAINER[generated.scheme])
+    server = ident.as_loaded(other.server_key(), generated.server_container)
     if generated.scheme == 'iff':  # same group parameters, different b: only the key differs
         server = ident.as_loaded(ident.IffKey(generated.p, generated.q, generated.g, other.b).server_key(), 'pkcs8')
     assert _passes(generated.scheme, server, generated.params(1), getattr(generated, 'v', None)) == 0
@@ -51,7 +50,7 @@ def test_filestamps_must_match_as_ntpd_requires(generated):
     server, params = generated.server_key(), generated.params(1)
     gq = getattr(generated, 'v', None)
     assert ident.exchange(generated.scheme, server, params, gq, server_fstamp=10, params_fstamp=11) == 'bad_filestamp'
-    newer = ident.exchange(generated.scheme, ident.as_loaded(server, SERVER_CONTAINER[generated.scheme]), params, gq,
+    newer = ident.exchange(generated.scheme, ident.as_loaded(server, generated.server_container), params, gq,
                            server_fstamp=12, params_fstamp=11)
     assert newer == (None if generated.scheme == 'gq' else 'bad_filestamp')  # GQ accepts a newer server key
 
