@@ -63,6 +63,7 @@ def main():
     if not ntplab.available():
         sys.exit('the lab is not installed: run lab/setup.sh as root first')
     passwords = dict((name, secrets.token_urlsafe(12)) for name in ('th', 'gs', 'cl', 'transport'))
+    ntplab.reap_stale()
     lab = ntplab.Lab()
     work = tempfile.mkdtemp(prefix='autokey-demo-')
     try:

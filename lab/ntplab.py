@@ -181,6 +181,23 @@ class Lab:
         shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id), ignore_errors=True)
 
 
+def reap_stale():
+    """Stop daemons and remove namespaces left by a lab that was killed before close()."""
+    listing = subprocess.run(['ip', 'netns', 'list'], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+    stale = [line.split()[0] for line in listing.splitlines() if re.match(r'^ak[0-9a-f]{6}-', line)]
+    for ns in stale:
+        pids = subprocess.run(['ip', 'netns', 'pids', ns], stdout=subprocess.PIPE, universal_newlines=True,
+                              check=False).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+        subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
+    shutil.rmtree(in_rootfs('/srv/autokey-lab'), ignore_errors=True)
+    return stale
+
+
 def wait_for(predicate, timeout, interval=1.0):
     """Poll until predicate() is truthy; returns (value, seconds waited)."""
     start = time.time()
