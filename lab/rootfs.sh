@@ -11,7 +11,7 @@ set -euo pipefail
 
 root=${1:-${AUTOKEY_LAB_ROOTFS:-/var/cache/ntp-autokey/bullseye}}
 mirror=${AUTOKEY_LAB_MIRROR:-http://deb.debian.org/debian}
-packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis libcap2-bin iproute2 procps openssl)
+packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis libcap2-bin iproute2 procps openssl sudo python3-apt)
 stamp="$root/.ntp-autokey-rootfs"
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ]; then

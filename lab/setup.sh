@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 home=${AUTOKEY_CI_HOME:-/var/cache/ntp-autokey}
 
 need=()
-for pkg in debootstrap iproute2 libcap2-bin shellcheck python3-venv git; do
+for pkg in debootstrap iproute2 libcap2-bin shellcheck python3-venv git \
+           podman netavark aardvark-dns runc crun uidmap fuse-overlayfs slirp4netns containernetworking-plugins; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -29,3 +30,4 @@ if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
 fi
 
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"
+"$here/lab/image.sh"
