@@ -46,8 +46,8 @@ def verdict(flags, condition, proof):
 
 
 def main(containers):
-    print('%-6s %-12s %-11s %-10s %-48s %-24s %s' % ('host', 'upstream', 'flags', 'state', 'decoded',
-                                                    'identity proof', 'verdict'))
+    header = ('host', 'upstream', 'flags', 'state', 'decoded', 'identity proof', 'verdict')
+    print('%-6s %-12s %-11s %-10s %-48s %-24s %s' % header)
     bad = 0
     for container in containers:
         assoc = association(container)
