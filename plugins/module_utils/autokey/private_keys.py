@@ -245,6 +245,7 @@ def _from_traditional(label, body):
 
 def load_block(block, password=None):
     """Decode one PEM block into a PrivateKey, decrypting with `password`."""
+    encrypted = block.label == 'ENCRYPTED PRIVATE KEY' or 'DEK-Info' in block.headers
     try:
         if block.label == 'ENCRYPTED PRIVATE KEY':
             if password is None:
@@ -255,7 +256,9 @@ def load_block(block, password=None):
         if block.label in ('RSA PRIVATE KEY', 'DSA PRIVATE KEY'):
             return _from_traditional(block.label, _decrypt_traditional(block, password))
     except (der.DerError, IndexError) as exc:
-        raise KeyFileError('malformed key (wrong password or corrupted file): %s' % exc)
+        if encrypted:  # a wrong key passes the padding check about once in 256 tries
+            raise KeyFileError('bad decrypt: wrong password or corrupted key')
+        raise KeyFileError('malformed key (corrupted file): %s' % exc)
     raise KeyFileError('PEM block %r is not a private key' % block.label)
 
 
