@@ -233,9 +233,7 @@ class GroupMaterial:
             return
         key = self.material.key
         server = identity.as_loaded(key.server_key(), key.server_container)
-        params = key.params(self.mv_client) if self.scheme != 'mv' or self.mv_client not in key.revoked else None
-        if params is None:
-            raise MaterialError('MV client key %d is revoked' % self.mv_client)
+        params = self.material.client_params(self.mv_client)  # refuses a revoked MV key
         error = identity.exchange(self.scheme, server, params, gq_public=getattr(key, 'v', None))
         if error:
             raise MaterialError('self-test of the %s exchange failed (%s): the material is inconsistent'
