@@ -95,10 +95,22 @@ class HostMaterial:
         self.links = {'host': link_name('host', host), 'sign': link_name('sign', host),
                       'cert': link_name('cert', host)}
         self._plan = None
+        self._loaded = {}  # link -> Loaded, so describe() and plan() decrypt each key once
         self.result = {}
 
     # -- reading ----------------------------------------------------------
+    def _cached(self, link, reader):
+        if link not in self._loaded:
+            self._loaded[link] = reader(link)
+        return self._loaded[link]
+
     def _load_key(self, link):
+        return self._cached(link, self._read_key)
+
+    def _load_cert(self):
+        return self._cached(self.links['cert'], self._read_cert)
+
+    def _read_key(self, link):
         name = self.dir.link_target(link)
         if name is None:
             return Loaded()
@@ -111,18 +123,18 @@ class HostMaterial:
         except (EnvelopeError, KeyFileError, ValueError, OSError) as exc:
             return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
 
-    def _load_cert(self):
-        name = self.dir.link_target(self.links['cert'])
+    def _read_cert(self, link):
+        name = self.dir.link_target(link)
         if name is None:
             return Loaded()
         try:
-            keyfile = self.dir.load(self.links['cert'])
+            keyfile = self.dir.load(link)
             blocks = [b for b in pem_blocks(keyfile.body) if b.label == 'CERTIFICATE']
             if not blocks:
                 raise EnvelopeError('no CERTIFICATE block')
             return Loaded(name, keyfile.filestamp, certificate.Certificate(blocks[0].der))
         except (EnvelopeError, certificate.CertificateError, OSError) as exc:
-            return Loaded(name, error='%s: %s' % (self.dir.join(self.links['cert']), exc))
+            return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
 
     # -- deciding ---------------------------------------------------------
     def _key_reason(self, loaded, what):
@@ -232,6 +244,7 @@ class HostMaterial:
                 backups.append(self.dir.join(name))
             elif name:
                 self.dir.remove(name)
+        self._loaded.clear()  # the files changed: describe() must read them again
         return backups
 
     def describe(self):
