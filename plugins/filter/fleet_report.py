@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet_report filter: judge a fleet from the status_info results of its hosts."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.fleet import report
+
+
+def fleet_report(results, hosts, trusted_hosts=None):
+    if not isinstance(results, dict):
+        raise AnsibleFilterError('fleet_report: expects a dict of inventory name to status_info result, not %s'
+                                 % type(results).__name__)
+    try:
+        return report(dict(results), list(hosts), list(trusted_hosts or []))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError('fleet_report: a status_info result is malformed (%s: %s)'
+                                 % (type(exc).__name__, exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'fleet_report': fleet_report}
