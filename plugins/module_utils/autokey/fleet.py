@@ -105,7 +105,8 @@ def _rows(name, status):
         word = (status.get('flags') or {}).get('word', '-')
         offers = '/'.join(status.get('offers', [])).upper() or 'no scheme'
         rows.append((name, '(own clock)', word, 'offers %s' % offers, status.get('host') or '-',
-                     str((status.get('loaded') or {}).get('group_keys', {}) or '-'),
+                     ' '.join('%s %s' % kv for kv in sorted((status.get('loaded') or {}).get('group_keys', {}).items()))
+                     or '-',
                      'yes' if status.get('synchronised') else 'no'))
     return rows
 

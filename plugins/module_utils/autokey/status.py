@@ -25,6 +25,7 @@ VRFY = 0x0200
 CERT_TRUST = 0x01
 CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'), (0x80, 'error'))
 FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'none')
+TRUSTING = ('verified', 'tc-only', 'tc-fallback')  # VRFY set
 
 
 def _certificate(entry, own_host, now):
@@ -59,30 +60,35 @@ def _params_link(files, scheme, group):
 
 
 def judge(assoc, files):
-    """(state, verdict) of one association; see the module docstring."""
+    """(state, verdict, hint) of one association; see the module docstring."""
     word = assoc['flags']
     if word is None:
-        return 'none', 'not an Autokey association'
+        return 'none', 'not an Autokey association', ''
     low = word['value']
     ident, offered = assoc['ident'], word['schemes']
     errors = assoc['errors']
     if low & VRFY:
         if not ident:
-            return 'tc-only', 'tc-only: no ident on the server line'
+            return ('tc-only', 'tc-only: no ident on the server line',
+                    'certificate-only trust: any host with a Trust Root certificate of that name would pass; '
+                    'add "ident <group>" to the server line and give this host the params')
         if not offered:
-            return 'tc-fallback', 'tc-fallback: server offers no scheme'
-        return 'verified', '%s verified' % offered[0]
+            return ('tc-fallback', 'tc-fallback: server offers no scheme',
+                    'the server has no group key loaded, so ntpd trusted the certificate alone; install the '
+                    'server key on the upstream and restart it')
+        return 'verified', '%s verified' % offered[0], ''
     waiting = word.get('waiting_for') or 'assoc'
-    if ident and offered and not _params_link(files, offered[0], ident) and files:
-        return 'failing', 'failing: no params file ntpkey_%spar_%s in the keysdir' % (offered[0], ident)
+    if ident and offered and files and not _params_link(files, offered[0], ident):
+        return ('failing', 'failing: no params file ntpkey_%spar_%s' % (offered[0], ident),
+                'the client cannot run the identity exchange and restarts the association (10f); install the params')
     if len(errors) >= 2 or (errors and assoc['restarts']):
         last = errors[-1]
-        return 'failing', 'failing: %s %s (%s)' % (last['code'], last['text'], last['hint'])
+        return 'failing', 'failing: %s %s' % (last['code'], last['text']), last['hint']
     if errors:
-        return 'pending', 'pending: %s (after one %s %s)' % (waiting, errors[-1]['code'], errors[-1]['text'])
-    if word['bits']['ENAB'] and not offered and ident and low & 0x0100 == 0:
-        return 'pending', 'pending: %s (server offers no scheme: will fall back to TC)' % waiting
-    return 'pending', 'pending: %s' % waiting
+        return 'pending', 'pending: %s (after one %s %s)' % (waiting, errors[-1]['code'], errors[-1]['text']), ''
+    if word['bits']['ENAB'] and not offered and ident:
+        return 'pending', 'pending: %s' % waiting, 'the server offers no scheme: this will fall back to TC'
+    return 'pending', 'pending: %s' % waiting, ''
 
 
 def association(block, events, certificates, own_host, files):
@@ -104,7 +110,7 @@ def association(block, events, certificates, own_host, files):
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
         trail=[c['subject'] for c in chain],
         trust_root=dict(root, filestamp=received.get(root['subject'])) if root else None)
-    assoc['state'], assoc['verdict'] = judge(assoc, files)
+    assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files)
     if assoc['state'] == 'verified' and not assoc['proof']:
         assoc['proof'] = 'inferred: VRFY with ident %s and %s offered (no cryptostats line for it)' % (
             assoc['ident'], word['schemes'][0].upper())
@@ -141,7 +147,10 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
     result['associations'] = [association(b, events, certificates, own, files)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
-    result['converged'] = all(a['state'] in FINAL for a in result['associations'])
+    trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
+    result['synchronised_to_autokey'] = any(a['synchronised'] for a in trusting)
+    result['converged'] = all(a['state'] in FINAL for a in result['associations']) and all(
+        a['flags']['complete'] for a in trusting) and (result['synchronised_to_autokey'] or not trusting)
     result['problems'] = problems(result, require_identity, offers)
     return result
 
@@ -162,11 +171,16 @@ def problems(result, require_identity=True, offers=None):
     for cert in result['certificates']:
         if cert['own'] and cert['self_signed'] and cert['expired']:
             found.append('own certificate expired (%s): this host can neither sign nor be signed' % cert['until'])
-    for assoc in result['associations']:
+    autokey = [a for a in result['associations'] if a['state'] != 'none']
+    accepted = [a for a in autokey if a['state'] == 'verified' or (a['state'] in TRUSTING and not require_identity)]
+    if accepted and not any(a['synchronised'] for a in accepted):
+        found.append('not synchronised to its verified association%s (%s)' % (
+            's' if len(accepted) > 1 else '', ', '.join(a['selection'] for a in accepted)))
+    for assoc in autokey:
         state, who = assoc['state'], '%s (%s)' % (assoc['address'], assoc['cn'] or '?')
-        if state == 'none' or state == 'verified':
+        if state == 'verified':
             continue
         if state in ('tc-only', 'tc-fallback') and not require_identity:
             continue
-        found.append('%s: %s' % (who, assoc['verdict']))
+        found.append('%s: %s%s' % (who, assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
     return found

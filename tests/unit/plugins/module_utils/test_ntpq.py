@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ntpq output as ntpd 4.2.8p15 prints it (captured in the lab, fixtures/ntpq/fleet.json)."""
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import ntpq
+from fleet_fixture import snapshot
+
+
+def test_system_variables_and_certificate_cache():
+    blocks = ntpq.read_variables(snapshot('settled', 'cl')['system'])
+    assert len(blocks) == 1 and blocks[0]['associd'] == 0
+    values, certs = ntpq.variables(blocks[0])
+    assert values['host'] == 'cl@lab' and values['flags'] == '0x29c0003' and values['stratum'] == '3'
+    assert values['reftime'].endswith(':17.709') or ',' in values['reftime']  # a value holding commas
+    by_subject = dict(((c['subject'], c['issuer']), c) for c in certs)
+    assert by_subject[('th@lab', 'th@lab')]['flags'] == 0x5 and by_subject[('th@lab', 'th@lab')]['until']
+    assert ('gs@lab', 'th@lab') in by_subject and ('cl@lab', 'cl@lab') in by_subject
+
+
+def test_association_table_and_peer_variables():
+    snap = snapshot('settled', 'gs')
+    rows = ntpq.read_associations(snap['system'])
+    assert len(rows) == 1 and rows[0]['condition'] == 'sys.peer'
+    block = ntpq.read_variables(snap['peers'])[0]
+    assert block['associd'] == rows[0]['assid']
+    values, dummy = ntpq.variables(block)
+    assert (values['host'], values['ident'], values['srcadr']) == ('th@lab', 'lab', '192.0.2.10')
+    assert values['filtdelay'].split()[0] == '0.10' or len(values['filtdelay'].split()) == 8
+    assert ntpq.peer_status(block['status'])['selection'] == 'sys.peer'
+
+
+def test_rejected_association_status():
+    block = ntpq.read_variables(snapshot('settled', 'clbadparams')['peers'])[0]
+    status = ntpq.peer_status(block['status'])
+    assert status['selection'] == 'reject' and status['authenable'] and not status['reachable']
+
+
+def test_quoted_values_with_commas():
+    pairs = ntpq.read_variables('associd=0 status=0614 leap_none,\nversion="a, b=c", x=1,\ny=2')[0]['pairs']
+    assert pairs == [('version', 'a, b=c'), ('x', '1'), ('y', '2')]
+
+
+@pytest.mark.parametrize('text, message', [
+    ('associd=0 status=0614 x\nversion="open', 'unterminated'),
+    ('associd=0 status=0614 x\n!!!', 'unexpected text'),
+    ('associd=0 status=0614 x\ncert="a b", until=1', 'not "subject issuer 0xflags"'),
+    ('associd=0 status=0614 x\ncert="a b 0xzz", until=1', 'no hex flags'),
+])
+def test_malformed_output_is_refused_clearly(text, message):
+    with pytest.raises(ntpq.NtpqError, match=message):
+        ntpq.variables(ntpq.read_variables(text)[0])
+
+
+def test_not_text():
+    with pytest.raises(ntpq.NtpqError, match='must be text'):
+        ntpq.read_variables(None)
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_parses_or_is_refused(text):
+    try:
+        for block in ntpq.read_variables(text):
+            ntpq.variables(block)
+    except ntpq.NtpqError:
+        pass
+    assert isinstance(ntpq.read_associations(text), list)
+
+
+@given(st.lists(st.tuples(st.from_regex(r'[a-z][a-z_]{0,8}', fullmatch=True),
+                          st.text(alphabet=st.characters(blacklist_characters='"\n\r,='), max_size=20)),
+                max_size=8))
+def test_quoted_pairs_round_trip(pairs):
+    text = 'associd=3 status=f61a x,\n' + ', '.join('%s="%s"' % pair for pair in pairs)
+    assert ntpq.read_variables(text)[0]['pairs'] == pairs
