@@ -62,7 +62,7 @@ def _stale_group(assoc, refs):
     return None
 
 
-def _stale_server_key(status, refs, name):
+def _stale_server_key(status, refs):
     found = []
     for scheme, stamp in (status.get('loaded') or {}).get('group_keys', {}).items():
         current = set(r['group_keys'].get(scheme) for r in refs.values()) - set([None])
@@ -73,13 +73,13 @@ def _stale_server_key(status, refs, name):
     return found
 
 
-def host_problems(name, status, refs, is_trusted, error=None):
+def host_problems(status, refs, is_trusted, error=None):
     if not status:
         return ['no status: %s' % (error or 'the host was unreachable')]
     found = list(status['problems'])
     if is_trusted:
         return found
-    found += _stale_server_key(status, refs, name)
+    found += _stale_server_key(status, refs)
     for assoc in status['associations']:
         if assoc['state'] in ('none', 'pending', 'failing'):
             continue
@@ -127,7 +127,7 @@ def report(results, hosts, trusted_hosts=()):
     for name in hosts:
         status = statuses.get(name)
         error = (results.get(name) or {}).get('msg')
-        found = host_problems(name, status, refs, name in trusted_hosts, error)
+        found = host_problems(status, refs, name in trusted_hosts, error)
         if found:
             problems[name] = found
         rows += _rows(name, status)
