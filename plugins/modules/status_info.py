@@ -61,6 +61,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: Nothing changes.
 notes:
   - An association is C(pending) until it reaches a verdict; poll with C(until) on RV(status.converged).
   - C(docs/troubleshooting.md) in the collection shows each verdict with real output from the lab.
@@ -119,9 +120,9 @@ status:
       type: dict
     associations:
       description:
-        - One entry per association. RV(status.associations[].state) is C(verified), C(tc-only), C(tc-fallback),
-          C(pending), C(failing) or C(none) (not Autokey); RV(status.associations[].verdict) says it in words,
-          e.g. C(iff verified), C(tc-only: no ident on the server line), C(failing: 103 bad_filestamp (...)).
+        - One entry per association. Its C(state) is C(verified), C(tc-only), C(tc-fallback), C(pending),
+          C(failing) or C(none) (not Autokey); its C(verdict) says it in words, for example C(iff verified),
+          C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint) says what to do.
         - Also address, cn, signature, ident, flags (decoded), reach, selection, synchronised, step, waiting_for,
           proof (the cryptostats line of the identity exchange), identity_filestamp, errors, restarts, trail
           (certificate subjects up to the trust root) and trust_root (subject, until, filestamp).
