@@ -222,7 +222,7 @@ backup_files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import (
-    COMMON_ARGS, keysdir, require_cryptography, run)
+    COMMON_ARGS, keysdir, replace_before, require_cryptography, run)
 
 
 def main():
@@ -267,7 +267,8 @@ def main():
                              generate=p['generate'], size=p['size'], source=source,
                              server_key=p['server_key'], params=p['params'], mv_keys=p['mv_keys'],
                              mv_client=p['mv_client'], mv_revoked=p['mv_revoked'],
-                             regenerate=p['regenerate'], backup=p['backup'])
+                             regenerate=p['regenerate'], backup=p['backup'],
+                             replace_before=replace_before(module))
 
     material, result = run(module, build, (MaterialError, EnvelopeError, IdentityError, OSError))
     result.update(material.exports(p['export_passphrase']))

@@ -199,7 +199,7 @@ backup_files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import (
-    COMMON_ARGS, keysdir, require_cryptography, run)
+    COMMON_ARGS, keysdir, replace_before, require_cryptography, run)
 
 
 def main():
@@ -242,7 +242,8 @@ def main():
         return HostMaterial(keysdir(module), p['host'], p['passphrase'], group=p['group'], size=p['size'],
                             signature=p['signature'], lifetime=p['lifetime'], trusted=p['trusted'],
                             private=p['private'], sign_key=p['sign_key'], gq_public=gq_public,
-                            renew_before=p['renew_before'], regenerate=p['regenerate'], backup=p['backup'])
+                            renew_before=p['renew_before'], regenerate=p['regenerate'], backup=p['backup'],
+                            replace_before=replace_before(module))
 
     dummy, result = run(module, build, (MaterialError, EnvelopeError, CertificateError, OSError))
     module.exit_json(**result)

@@ -40,9 +40,14 @@ options:
     default: /var/log/ntpstats/cryptostats
   keysdir:
     description:
-      - ntpd's keys directory, to name missing params and group keys.
+      - ntpd's keys directory, to name missing params and group keys, and to see files newer than the daemon.
     type: path
     default: /etc/ntp
+  config:
+    description:
+      - ntpd's configuration file; a change after the daemon started means a restart is pending.
+    type: path
+    default: /etc/ntp.conf
   offers:
     description:
       - The identity scheme this host must offer to its clients (trusted hosts and group servers).
@@ -131,6 +136,16 @@ status:
     converged:
       description: No association is pending.
       type: bool
+    daemon_started:
+      description: When the running ntpd started (Unix seconds), from C(/proc); null when it runs elsewhere.
+      type: float
+    changed_since_start:
+      description: Key files (and the configuration file) modified after ntpd started; ntpd reads them only at start.
+      type: list
+      elements: str
+    restart_needed:
+      description: Whether ntpd runs on key material or configuration older than what is on disk.
+      type: bool
     problems:
       description: What keeps this host from being protected, one sentence each; empty when all is well.
       type: list
@@ -146,8 +161,9 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.flags import F
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.ntpq import NtpqError
 
 
-def keysdir_names(path):
-    """{name: link target or None} of ntpkey_* entries; {} when the directory cannot be read."""
+def keysdir_names(path, mtimes=None):
+    """{name: link target or None} of ntpkey_* entries; {} when the directory cannot be read.
+    Fills `mtimes` with each entry's own modification time (a link's, not its target's)."""
     try:
         names = os.listdir(path)
     except OSError:
@@ -157,7 +173,30 @@ def keysdir_names(path):
         if name.startswith('ntpkey_'):
             full = os.path.join(path, name)
             found[name] = os.readlink(full) if os.path.islink(full) else None
+            if mtimes is not None:
+                mtimes[name] = os.lstat(full).st_mtime
     return found
+
+
+def daemon_started(proc='/proc'):
+    """Start time (Unix seconds) of the oldest ntpd process, from /proc; None when there is none."""
+    try:
+        with open(os.path.join(proc, 'stat')) as handle:
+            boot = int([line.split()[1] for line in handle if line.startswith('btime ')][0])
+        pids = [p for p in os.listdir(proc) if p.isdigit()]
+    except (OSError, IndexError, ValueError):
+        return None
+    starts = []
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, 'stat')) as handle:
+                stat = handle.read()
+        except (IOError, OSError):
+            continue
+        name, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
+        if name == 'ntpd':
+            starts.append(boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK')))
+    return min(starts) if starts else None
 
 
 def read_text(path):
@@ -188,6 +227,7 @@ def main():
             server=dict(type='str'),
             cryptostats=dict(type='path', default='/var/log/ntpstats/cryptostats'),
             keysdir=dict(type='path', default='/etc/ntp'),
+            config=dict(type='path', default='/etc/ntp.conf'),
             offers=dict(type='str', choices=['iff', 'gq', 'mv']),
             require_identity=dict(type='bool', default=True),
         ),
@@ -197,10 +237,14 @@ def main():
     try:
         assids = [row['assid'] for row in autokey_status.ntpq.read_associations(system)]
         peers = ntpq(module, ['rv %d' % assid for assid in assids]) if assids else ''
-        result = autokey_status.assess(system, peers, read_text(module.params['cryptostats']),
-                                       keysdir_names(module.params['keysdir']),
+        mtimes = {}
+        files = keysdir_names(module.params['keysdir'], mtimes)
+        if os.path.exists(module.params['config']):
+            mtimes[os.path.basename(module.params['config'])] = os.stat(module.params['config']).st_mtime
+        result = autokey_status.assess(system, peers, read_text(module.params['cryptostats']), files,
                                        require_identity=module.params['require_identity'],
                                        offers=module.params['offers'])
+        result.update(autokey_status.restart_facts(daemon_started(), mtimes))
     except (NtpqError, FlagsError) as exc:
         module.fail_json(msg='cannot understand ntpq output: %s' % exc)
     module.exit_json(changed=False, status=result)

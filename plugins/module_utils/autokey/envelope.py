@@ -38,6 +38,35 @@ def ntp_to_unix(filestamp):
     return filestamp - NTP_UNIX_OFFSET
 
 
+_WHEN = re.compile(r'^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?(?:Z|[+]00:?00)?$')
+
+
+def filestamp_from_time(value, now=None):
+    """NTP seconds of a rollover time: UTC 'YYYY-MM-DD[THH:MM[:SS]][Z]', or NTP seconds.
+
+    Refuses the future: material made now would still be older, so a rerun would
+    replace it again and never converge."""
+    text = str(value).strip()
+    if text.isdigit():
+        stamp = int(text)
+    else:
+        match = _WHEN.match(text)
+        if not match:
+            raise EnvelopeError('%r is not a UTC time such as 2026-11-24T15:00:00Z (or NTP seconds)' % text)
+        fields = [int(g or 0) for g in match.groups()]
+        try:
+            import calendar
+            import datetime
+            moment = datetime.datetime(*fields)
+        except ValueError as exc:
+            raise EnvelopeError('%r is not a valid time: %s' % (text, exc))
+        stamp = calendar.timegm(moment.timetuple()) + NTP_UNIX_OFFSET
+    if stamp > (now or ntp_now()):
+        raise EnvelopeError('%s lies in the future: give the time the rollover was decided, so that a rerun '
+                            'keeps the material made by the first run' % text)
+    return stamp
+
+
 def ctime_line(filestamp):
     """Line 2 of a key file: ctime(3) of the filestamp in local time."""
     tm = time.localtime(ntp_to_unix(filestamp))

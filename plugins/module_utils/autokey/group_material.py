@@ -110,7 +110,7 @@ def check_source_choice(generate, has_source):
 class GroupMaterial:
     def __init__(self, keysdir, scheme, group, passphrase=None, generate=False, size=None, source=None,
                  server_key=True, params=True, mv_keys=4, mv_client=1, mv_revoked=None,
-                 regenerate='partial_idempotence', backup=True):
+                 regenerate='partial_idempotence', backup=True, replace_before=None):
         if scheme not in identity.SCHEMES:
             raise MaterialError('scheme must be one of iff, gq, mv')
         check_source_choice(generate, source is not None)
@@ -124,6 +124,7 @@ class GroupMaterial:
         self.want_server, self.want_params = server_key, params
         self.mv_keys, self.mv_client, self.mv_revoked = mv_keys, mv_client, mv_revoked
         self.regenerate, self.backup = regenerate, backup
+        self.replace_before = replace_before  # NTP seconds: an older group key is rolled over (generate only)
         cls = identity.SCHEMES[scheme]
         self.master_link = link_name(cls.master_kind.lower(), group)
         self.server_link = link_name('%skey' % scheme, group)
@@ -157,6 +158,8 @@ class GroupMaterial:
             return 'group key missing'
         if loaded.error:
             return self._unreadable('group key', loaded)
+        if self.replace_before and loaded.filestamp < self.replace_before:
+            return 'group key filestamp %d is older than the rollover time %d' % (loaded.filestamp, self.replace_before)
         key = loaded.value.key
         problems = []
         if key is None:

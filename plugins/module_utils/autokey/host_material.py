@@ -73,7 +73,7 @@ class HostMaterial:
     def __init__(self, keysdir, host, passphrase, group=None, size=2048,
                  signature=certificate.DEFAULT_SIGNATURE, lifetime=365, trusted=False,
                  private=False, sign_key=False, gq_public=None, renew_before=30,
-                 regenerate='partial_idempotence', backup=True):
+                 regenerate='partial_idempotence', backup=True, replace_before=None):
         self.dir = keysdir
         self.host = host
         self.subject = subject_name(host, group)
@@ -92,6 +92,7 @@ class HostMaterial:
         self.trusted, self.private, self.want_sign_key = trusted, private, sign_key
         self.gq_public, self.renew_before = gq_public, renew_before
         self.regenerate, self.backup = regenerate, backup
+        self.replace_before = replace_before  # NTP seconds: keys with an older filestamp are rolled over
         self.links = {'host': link_name('host', host), 'sign': link_name('sign', host),
                       'cert': link_name('cert', host)}
         self._plan = None
@@ -148,6 +149,8 @@ class HostMaterial:
             raise MaterialError('cannot read the %s %s. Check the passphrase; if the file is damaged, rerun with '
                                 'regenerate=full_idempotence to replace it (a backup is kept). Nothing was changed.'
                                 % (what, loaded.error))
+        if self.replace_before and loaded.filestamp < self.replace_before:
+            return '%s filestamp %d is older than the rollover time %d' % (what, loaded.filestamp, self.replace_before)
         bits = loaded.value.key_size
         if bits != self.size:
             return self._mismatch('%s is %d bits, %d requested' % (what, bits, self.size))

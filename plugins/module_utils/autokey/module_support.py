@@ -26,7 +26,15 @@ COMMON_ARGS = dict(
                     choices=['never', 'fail', 'partial_idempotence', 'full_idempotence', 'always']),
     backup=dict(type='bool', default=True),
     mode=dict(type='str', default='0600', choices=['0600', '0640']),
+    replace_before=dict(type='str'),
 )
+
+
+def replace_before(module):
+    """The replace_before option as NTP seconds (None when unset); EnvelopeError when unusable."""
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import filestamp_from_time
+    value = module.params['replace_before']
+    return filestamp_from_time(value) if value else None
 
 
 def require_cryptography(module):

@@ -184,3 +184,11 @@ def problems(result, require_identity=True, offers=None):
             continue
         found.append('%s: %s%s' % (who, assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
     return found
+
+
+def restart_facts(started, mtimes):
+    """Files changed since ntpd started (it reads keys and configuration at start only)."""
+    if started is None:
+        return dict(daemon_started=None, changed_since_start=[], restart_needed=False)
+    newer = sorted(name for name, when in mtimes.items() if when > started)
+    return dict(daemon_started=started, changed_since_start=newer, restart_needed=bool(newer))

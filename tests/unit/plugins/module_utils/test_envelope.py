@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import envelope
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError, filestamp_from_time
 
 
 def test_ntp_seconds_match_the_reference_example():
@@ -72,3 +73,20 @@ def test_parse_never_crashes(text):
         envelope.parse(text)
     except envelope.EnvelopeError:
         pass
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('2026-11-24T15:00:00Z', 4004521200), ('2026-11-24 15:00', 4004521200), ('2026-11-24', 4004467200),
+    ('4004521200', 4004521200), ('2026-11-24T15:00:00+00:00', 4004521200),
+])
+def test_rollover_times(text, expected):
+    assert filestamp_from_time(text, now=4004600000) == expected
+
+
+@pytest.mark.parametrize('text, message', [
+    ('yesterday', 'not a UTC time'), ('2026-13-01', 'not a valid time'), ('2026-11-24T15:00:00+01:00', 'not a UTC'),
+    ('2026-11-25', 'lies in the future'),
+])
+def test_rollover_time_errors(text, message):
+    with pytest.raises(EnvelopeError, match=message):
+        filestamp_from_time(text, now=4004521200)

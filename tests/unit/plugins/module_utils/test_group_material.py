@@ -75,6 +75,15 @@ def test_rollover_gets_a_new_filestamp_and_keeps_backups(tmp_path, scheme):
     assert any(str(first.material.filestamp) in n for n in os.listdir(str(tmp_path)))
 
 
+def test_rollover_time_replaces_an_older_group_key_once(tmp_path, scheme):
+    first, dummy = run(tmp_path, scheme, generate=True)
+    decided = first.material.filestamp + 1
+    second, reasons = run(tmp_path, scheme, generate=True, replace_before=decided)
+    assert reasons['master'].startswith('group key filestamp') and second.material.filestamp >= decided
+    third, reasons = run(tmp_path, scheme, generate=True, replace_before=decided)
+    assert reasons == {} and third.material.filestamp == second.material.filestamp
+
+
 def test_server_copy_follows_a_new_group_key(tmp_path, scheme):
     th, gs = tmp_path / 'th', tmp_path / 'gs'
     th.mkdir()

@@ -162,3 +162,14 @@ def test_adopts_stock_ntp_keygen_files(tmp_path):
 def test_option_errors(tmp_path, kw, message):
     with pytest.raises((MaterialError, ValueError), match=message):
         material(tmp_path, **kw)
+
+
+def test_rollover_replaces_older_keys_once(tmp_path):
+    apply(tmp_path)
+    old = os.readlink(tmp_path / 'ntpkey_host_th')
+    decided = int(old.rsplit('.', 1)[1]) + 1  # the rollover was decided after the key was made
+    reasons = apply(tmp_path, replace_before=decided)
+    assert reasons['host'].startswith('host key filestamp') and reasons['cert'] == 'key regenerated'
+    new = os.readlink(tmp_path / 'ntpkey_host_th')
+    assert new != old and int(new.rsplit('.', 1)[1]) >= decided
+    assert apply(tmp_path, replace_before=decided) == {}  # a rerun with the same time keeps the new key

@@ -58,3 +58,12 @@ def test_invalid_options_fail(tmp_path):
 def test_mode_0640(tmp_path):
     result, dummy = run_module(host_keys, args(tmp_path, mode='0640'))
     assert os.stat(result['host_key']).st_mode & 0o777 == 0o640
+
+
+def test_rollover_time_in_the_future_is_refused(tmp_path):
+    run_module(host_keys, args(tmp_path))
+    before = snapshot(tmp_path)
+    result, dummy = run_module(host_keys, dict(args(tmp_path), replace_before='2999-01-01'))
+    assert result['failed'] and 'lies in the future' in result['msg'] and snapshot(tmp_path) == before
+    result, dummy = run_module(host_keys, dict(args(tmp_path), replace_before='2000-01-01T00:00:00Z'))
+    assert not result.get('failed') and not result['changed']

@@ -70,3 +70,21 @@ def test_unreadable_output_fails_clearly(tmp_path):
     with mock.patch.object(basic.AnsibleModule, 'run_command', lambda self, args, **kw: (0, answer, '')):
         result, dummy = run_module(status_info, dict(keysdir=str(tmp_path)))
     assert result['failed'] and result['msg'].startswith('cannot understand ntpq output')
+
+
+def test_daemon_start_from_proc(tmp_path):
+    ticks = os.sysconf('SC_CLK_TCK')
+    (tmp_path / 'stat').write_text('cpu 1 2 3\nbtime 1000\n')
+    for pid, comm, start in (('12', 'ntpd', 50 * ticks), ('13', 'ntpd', 70 * ticks), ('14', 'sshd (x)', ticks)):
+        (tmp_path / pid).mkdir()
+        fields = ['S'] + ['0'] * 18 + [str(start)] + ['0'] * 5
+        (tmp_path / pid / 'stat').write_text('%s (%s) %s\n' % (pid, comm, ' '.join(fields)))
+    assert status_info.daemon_started(str(tmp_path)) == 1050
+    assert status_info.daemon_started(str(tmp_path / 'missing')) is None
+
+
+def test_restart_needed_when_files_changed_after_start():
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import restart_facts
+    facts = restart_facts(100.0, {'ntpkey_iffpar_lab': 150.0, 'ntp.conf': 90.0})
+    assert facts == dict(daemon_started=100.0, changed_since_start=['ntpkey_iffpar_lab'], restart_needed=True)
+    assert not restart_facts(None, {'x': 1})['restart_needed']
