@@ -49,6 +49,25 @@ def _stale_root(assoc, refs):
     return None
 
 
+def _stale_trail(assoc, running):
+    """Certificates of in-between hosts (group servers) that changed since this host fetched them."""
+    found = []
+    root = (assoc.get('trust_root') or {}).get('subject')
+    for cert in assoc.get('received', []):
+        now = running.get(cert['subject'])
+        if cert['subject'] == root or not now or not now[1] or now[1] == cert['filestamp']:
+            continue
+        found.append('stale trust: holds the %s certificate fs %s, but %s now runs fs %s; restart ntpd here'
+                     % (cert['subject'], cert['filestamp'], now[0], now[1]))
+    return found
+
+
+def running_certificates(statuses):
+    """{CN: (inventory name, filestamp of the certificate its ntpd loaded)} of every host in the run."""
+    return dict((s['host'], (name, (s.get('loaded') or {}).get('certificate')))
+                for name, s in statuses.items() if s and s.get('host'))
+
+
 def _stale_group(assoc, refs):
     root, stamp = assoc.get('trust_root'), assoc.get('identity_filestamp')
     ref = refs.get(root['subject']) if root else None
@@ -67,13 +86,13 @@ def _stale_server_key(status, refs):
     for scheme, stamp in (status.get('loaded') or {}).get('group_keys', {}).items():
         current = set(r['group_keys'].get(scheme) for r in refs.values()) - set([None])
         if current and stamp not in current:
-            found.append('serves the %s group key fs %s, but the trusted host holds fs %s: its clients will fail '
-                         '(103) once they restart; install the new server key and restart ntpd'
+            found.append('stale server key: serves the %s group key fs %s, but the trusted host holds fs %s: its '
+                         'clients will fail (103) once they restart; install the new server key and restart ntpd'
                          % (scheme.upper(), stamp, ', '.join(str(c) for c in sorted(current))))
     return found
 
 
-def host_problems(status, refs, is_trusted, error=None):
+def host_problems(status, refs, is_trusted, error=None, running=None):
     if not status:
         return ['no status: %s' % (error or 'the host was unreachable')]
     found = list(status['problems'])
@@ -83,10 +102,8 @@ def host_problems(status, refs, is_trusted, error=None):
     for assoc in status['associations']:
         if assoc['state'] in ('none', 'pending', 'failing'):
             continue
-        for check in (_stale_root, _stale_group):
-            text = check(assoc, refs)
-            if text:
-                found.append('%s (%s): %s' % (assoc['address'], assoc['cn'] or '?', text))
+        texts = [check(assoc, refs) for check in (_stale_root, _stale_group)] + _stale_trail(assoc, running or {})
+        found += ['%s (%s): %s' % (assoc['address'], assoc['cn'] or '?', text) for text in texts if text]
     return found
 
 
@@ -123,11 +140,12 @@ def report(results, hosts, trusted_hosts=()):
     `results` maps inventory names to what status_info returned (registered), for hosts that ran it."""
     statuses = dict((name, (result or {}).get('status')) for name, result in results.items())
     refs = references(statuses, trusted_hosts)
+    running = running_certificates(statuses)
     problems, rows = {}, []
     for name in hosts:
         status = statuses.get(name)
         error = (results.get(name) or {}).get('msg')
-        found = host_problems(status, refs, name in trusted_hosts, error)
+        found = host_problems(status, refs, name in trusted_hosts, error, running)
         if found:
             problems[name] = found
         rows += _rows(name, status)

@@ -109,6 +109,7 @@ def association(block, events, certificates, own_host, files):
         waiting_for=word['waiting_for'] if word else None, proof=stats['proof'],
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
         trail=[c['subject'] for c in chain],
+        received=[dict(subject=c['subject'], issuer=c['issuer'], filestamp=c['filestamp']) for c in stats['certificates']],
         trust_root=dict(root, filestamp=received.get(root['subject'])) if root else None)
     assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files)
     if assoc['state'] == 'verified' and not assoc['proof']:

@@ -115,7 +115,7 @@ def test_stale_group_key_and_server_key():
     results = dict((name, {'status': assess('settled', name)}) for name in ('th', 'gs', 'cl'))
     results['th']['status']['loaded']['group_keys']['iff'] += 100
     result = fleet.report(results, ['th', 'gs', 'cl'], ['th'])
-    assert any(p.startswith('serves the IFF group key fs') for p in result['problems']['gs'])
+    assert any(p.startswith('stale server key: serves the IFF group key fs') for p in result['problems']['gs'])
     assert any('stale group key' in p for p in result['problems']['cl'])
 
 
@@ -145,3 +145,11 @@ def test_damaged_output_never_crashes(host, part, cut, junk):
     except (ntpq.NtpqError, ValueError):
         return
     assert isinstance(result['problems'], list)
+
+
+def test_stale_group_server_certificate():
+    results = dict((name, {'status': assess('settled', name)}) for name in ('th', 'gs', 'cl'))
+    assert fleet.report(results, ['th', 'gs', 'cl'], ['th'])['ok']
+    results['gs']['status']['loaded']['certificate'] += 7  # gs restarted on a new certificate
+    problems = fleet.report(results, ['th', 'gs', 'cl'], ['th'])['problems']
+    assert list(problems) == ['cl'] and 'holds the gs@lab certificate fs' in problems['cl'][0]
