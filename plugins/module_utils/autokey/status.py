@@ -150,7 +150,7 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
     result['synchronised_to_autokey'] = any(a['synchronised'] for a in trusting)
-    result['converged'] = all(a['state'] in FINAL for a in result['associations']) and all(
+    result['converged'] = bool(result['associations']) and all(a['state'] in FINAL for a in result['associations']) and all(
         a['flags']['complete'] for a in trusting) and (result['synchronised_to_autokey'] or not trusting)
     result['problems'] = problems(result, require_identity, offers)
     return result
@@ -173,6 +173,8 @@ def problems(result, require_identity=True, offers=None):
         if cert['own'] and cert['self_signed'] and cert['expired']:
             found.append('own certificate expired (%s): this host can neither sign nor be signed' % cert['until'])
     autokey = [a for a in result['associations'] if a['state'] != 'none']
+    if not autokey and not offers:
+        found.append('no Autokey association: nothing this host trusts is verified')
     accepted = [a for a in autokey if a['state'] == 'verified' or (a['state'] in TRUSTING and not require_identity)]
     if accepted and not any(a['synchronised'] for a in accepted):
         found.append('not synchronised to its verified association%s (%s)' % (

@@ -153,3 +153,11 @@ def test_stale_group_server_certificate():
     results['gs']['status']['loaded']['certificate'] += 7  # gs restarted on a new certificate
     problems = fleet.report(results, ['th', 'gs', 'cl'], ['th'])['problems']
     assert list(problems) == ['cl'] and 'holds the gs@lab certificate fs' in problems['cl'][0]
+
+
+def test_a_daemon_without_associations_yet_has_not_converged():
+    # right after a restart, ntpq lists no association until ntpd has mobilized its server lines
+    snap = snapshot('settled', 'cl')
+    result = status.assess(snap['system'], '', snap['cryptostats'], snap['files'])
+    assert not result['converged']
+    assert result['problems'] == ['no Autokey association: nothing this host trusts is verified']
