@@ -45,9 +45,9 @@ options:
   replace_before:
     description:
       - Rollover. Key material whose filestamp is older than this time is replaced (host and sign keys with their
-        certificate; the group key on the trusted host, with O(generate=true)).
+        certificate; the group key on the trusted host, when M(ntp.autokey.group_keys) generates it).
       - A UTC time such as V(2026-11-24T15:00:00Z) or V(2026-11-24 15:00), or NTP seconds. It must not lie in the
-        future. Give the time the rollover was decided and keep it when rerunning an interrupted rollover: material
+        future. Give the time the rollover was decided and keep it when rerunning an interrupted rollover; material
         made by the first run is newer and is kept, so reruns converge.
     type: str
 notes:
