@@ -82,20 +82,16 @@ def loaded_files(events):
     return files
 
 
-def loaded_group_key(events, scheme, group):
-    """Filestamp of the group (server) key this daemon loaded, whatever the case of its name."""
-    for (kind, name), filestamp in loaded_files(events).items():
-        if name == group and kind.lower() == scheme + 'key':
-            return filestamp
-    return None
-
-
-def loaded_certificate(events, host):
-    """Filestamp of the daemon's own certificate file (ntpkey_<digest>cert_<host>.<fs>)."""
+def loaded(events, host, group):
+    """Filestamps of the daemon's own certificate (ntpkey_<digest>cert_<host>.<fs>) and of each group
+    (server) key it loaded ({'iff': fs, ...}, whatever the case of the file name)."""
+    certificate, group_keys = None, {}
     for (kind, name), filestamp in loaded_files(events).items():
         if name == host and kind.endswith('cert'):
-            return filestamp
-    return None
+            certificate = filestamp
+        elif name == group and kind.lower() in ('iffkey', 'gqkey', 'mvkey'):
+            group_keys[kind.lower()[:-3]] = filestamp
+    return dict(certificate=certificate, group_keys=group_keys)
 
 
 def association_events(events, address):

@@ -21,7 +21,6 @@ import time
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptostats, flags, ntpq
 
-VRFY = 0x0200
 CERT_TRUST = 0x01
 CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'), (0x80, 'error'))
 FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'none')
@@ -43,9 +42,8 @@ def trail(certificates, start, own_host):
     chain, subject, seen = [], start, set()
     while subject and subject not in seen:
         seen.add(subject)
-        candidates = [c for c in certificates if c['subject'] == subject and not
-                      (c['subject'] == own_host and subject == own_host)]
-        if not candidates:
+        candidates = [c for c in certificates if c['subject'] == subject]
+        if subject == own_host or not candidates:  # our own certificate never ends an upstream trail
             break
         cert = sorted(candidates, key=lambda c: 'valid' not in c['flag_names'])[0]
         chain.append(cert)
@@ -64,10 +62,9 @@ def judge(assoc, files):
     word = assoc['flags']
     if word is None:
         return 'none', 'not an Autokey association', ''
-    low = word['value']
     ident, offered = assoc['ident'], word['schemes']
     errors = assoc['errors']
-    if low & VRFY:
+    if word['bits']['VRFY']:
         if not ident:
             return ('tc-only', 'tc-only: no ident on the server line',
                     'certificate-only trust: any host with a Trust Root certificate of that name would pass; '
@@ -138,13 +135,8 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
         system_peer=int(values['peer']) if values.get('peer', '').isdigit() else None,
         signature=values.get('signature'), certificates=certificates,
         cryptostats='read' if cryptostats_text is not None else 'not available',
-        loaded=dict(certificate=cryptostats.loaded_certificate(events, own.split('@')[0]) if own else None,
-                    group_keys={}),
+        loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
         files=files)
-    for scheme in ('iff', 'gq', 'mv'):
-        stamp = cryptostats.loaded_group_key(events, scheme, group) if group else None
-        if stamp:
-            result['loaded']['group_keys'][scheme] = stamp
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
     result['associations'] = [association(b, events, certificates, own, files)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
