@@ -203,6 +203,13 @@ params_export:
   description: Client params file text (public), to install with O(content) on other hosts.
   returned: when params can be made from the material
   type: str
+mv_params_exports:
+  description:
+    - Params file text of every usable MV client key, by key number (public to the group, but each client's
+      own: give a client only its key, so that revoking that key refuses that client alone).
+  returned: when O(scheme=mv) and the whole group key is known
+  type: dict
+  sample: {"1": "# ntpkey_mvpar_lab.4004501552\n...", "2": "..."}
 server_key_export:
   description: Server key file text encrypted with O(export_passphrase).
   returned: when O(export_passphrase) is set

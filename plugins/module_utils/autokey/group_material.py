@@ -284,8 +284,9 @@ class GroupMaterial:
                                                  passphrase or self.passphrase)
         return KeyFile(name, self.material.filestamp, body).text()
 
-    def params_text(self, name):
-        body = self.material.client_params(self.mv_client).to_pem(identity.SCHEMES[self.scheme].params_container)
+    def params_text(self, name, client=None):
+        params = self.material.client_params(client or self.mv_client)
+        body = params.to_pem(identity.SCHEMES[self.scheme].params_container)
         return KeyFile(name, self.material.filestamp, body).text()
 
     def exports(self, export_passphrase=None):
@@ -297,6 +298,11 @@ class GroupMaterial:
             out['params_export'] = self.params_text(file_name('%spar' % self.scheme, self.group, fs))
         except MaterialError:
             out['params_export'] = None
+        key = self.material.key
+        if self.scheme == 'mv' and key is not None:
+            name = file_name('mvpar', self.group, fs)
+            out['mv_params_exports'] = dict(
+                (str(j), self.params_text(name, j)) for j in range(1, key.keys + 1) if j not in key.revoked)
         if export_passphrase:
             out['server_key_export'] = self.server_text(file_name('%skey' % self.scheme, self.group, fs),
                                                         export_passphrase)

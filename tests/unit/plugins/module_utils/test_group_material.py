@@ -119,6 +119,32 @@ def test_mv_revocation_rewrites_server_key_only(tmp_path):
                       mv_revoked=[2], mv_client=2).plan()
 
 
+def test_mv_exports_one_params_file_per_usable_client_key(tmp_path):
+    (tmp_path / 'th').mkdir()
+    m, dummy = run(tmp_path / 'th', 'mv', generate=True, params=False, mv_keys=3, mv_revoked=[2])
+    exports = m.exports('transport')['mv_params_exports']
+    assert sorted(exports) == ['1', '3']  # 2 revoked here, 4 the spare that is always revoked
+    server = identity.as_loaded(m.material.key.server_key(), identity.MvKey.server_container)
+    for number, text in exports.items():
+        keyfile = parse(text)
+        (params,) = load_pem(keyfile.body)
+        assert keyfile.filestamp == m.material.filestamp
+        assert params == m.material.key.params(int(number))
+        assert identity.exchange('mv', server, params) is None
+    assert exports['1'] != exports['3']
+
+
+def test_mv_client_installs_its_own_key_from_its_export(tmp_path):
+    (tmp_path / 'th').mkdir()
+    (tmp_path / 'cl').mkdir()
+    m, dummy = run(tmp_path / 'th', 'mv', generate=True, params=False, mv_keys=3)
+    text = m.exports()['mv_params_exports']['3']
+    cl, reasons = run(tmp_path / 'cl', 'mv', passphrase=None, source=read_source('mv', text), server_key=False,
+                      mv_client=3)
+    assert reasons == {'params': 'params missing'}
+    assert on_disk(tmp_path / 'cl', 'ntpkey_mvpar_lab')[1] == [m.material.key.params(3)]
+
+
 # -- stock ntp-keygen files ------------------------------------------------
 
 @pytest.mark.parametrize('scheme, name, password', [
