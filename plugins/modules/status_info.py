@@ -128,7 +128,8 @@ status:
         - One entry per association. Its C(state) is C(verified), C(tc-only), C(tc-fallback), C(pending),
           C(failing) or C(none) (not Autokey); its C(verdict) says it in words, for example C(iff verified),
           C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint) says what to do.
-        - Also address, cn, signature, ident, flags (decoded), reach, selection, synchronised, step, waiting_for,
+        - Also address, cn, mode (C(client), C(bclient) for a broadcast or multicast client, ...), signature, ident,
+          flags (decoded), reach, selection, synchronised, step, waiting_for,
           proof (the cryptostats line of the identity exchange), identity_filestamp, errors, restarts, trail
           (certificate subjects up to the trust root) and trust_root (subject, until, filestamp).
       type: list

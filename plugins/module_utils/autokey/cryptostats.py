@@ -36,7 +36,7 @@ ERROR_HINTS = {
     '10b': 'bad or missing cookie',
     '10c': 'bad or missing leap seconds values',
     '10d': 'a received certificate could not be parsed (notBefore earlier than its filestamp?)',
-    '10e': 'identity not verified: the params do not match the server\'s group key, or the server lacks it',
+    '10e': 'identity not verified: the params do not match the server\'s group key (for MV: or this client\'s key was revoked), or the server lacks it',
     '10f': 'the server answered with an error; a client without a params file sends an empty identity request '
            'and restarts',
 }

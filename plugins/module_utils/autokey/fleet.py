@@ -115,7 +115,8 @@ def _rows(name, status):
         if assoc['state'] == 'none':
             continue
         root = assoc.get('trust_root') or {}
-        rows.append((name, assoc['cn'] or assoc['address'], (assoc['flags'] or {}).get('word', '-'), assoc['verdict'],
+        upstream = (assoc['cn'] or assoc['address']) + (' (%s)' % assoc['mode'] if assoc.get('mode') == 'bclient' else '')
+        rows.append((name, upstream, (assoc['flags'] or {}).get('word', '-'), assoc['verdict'],
                      root.get('subject', '-') + (' until %s' % root['until'] if root.get('until') else ''),
                      str(assoc.get('identity_filestamp') or '-'), 'yes' if assoc['synchronised'] else 'no'))
     if not rows:

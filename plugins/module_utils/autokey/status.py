@@ -23,6 +23,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptos
 
 CERT_TRUST = 0x01
 CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'), (0x80, 'error'))
+# ntpq's hmode: how this host talks to the association's peer
+MODES = {'1': 'active', '2': 'passive', '3': 'client', '4': 'server', '5': 'broadcast', '6': 'bclient'}
 FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'none')
 TRUSTING = ('verified', 'tc-only', 'tc-fallback')  # VRFY set
 
@@ -100,6 +102,7 @@ def association(block, events, certificates, own_host, files):
     received = dict((c['subject'], c['filestamp']) for c in stats['certificates'])
     assoc = dict(
         assid=block['associd'], address=address, cn=cn, signature=values.get('signature'),
+        mode=MODES.get(values.get('hmode')),
         ident=values.get('ident') or None, flags=word, reach=values.get('reach'),
         selection=status['selection'], synchronised=status['selection'] in ('sys.peer', 'pps.peer'),
         authentic=status['authentic'], flash=values.get('flash'), step=word['step'] if word else None,

@@ -43,7 +43,17 @@ def test_verified_association_carries_its_proof_and_trail():
     assert assoc['identity_filestamp'] == FLEET['filestamp']
     assert assoc['trail'] == ['gs@lab', 'th@lab'] and assoc['trust_root']['subject'] == 'th@lab'
     assert assoc['synchronised'] and assoc['flags']['complete'] and assoc['ident'] == 'lab'
+    assert assoc['mode'] == 'client'
     assert result['problems'] == [] and result['converged'] and result['synchronised']
+
+
+def test_broadcast_client_association_is_named_in_the_table():
+    snap = snapshot('settled', 'cl')
+    peers = snap['peers'].replace('hmode=3', 'hmode=6')
+    result = status.assess(snap['system'], peers, snap['cryptostats'], snap['files'])
+    assert only_association(result)['mode'] == 'bclient'
+    report = fleet.report({'cl': {'status': result}}, ['cl'])
+    assert report['lines'][1].split()[:3] == ['cl', 'gs@lab', '(bclient)']
 
 
 def test_early_associations_are_pending():
