@@ -205,8 +205,8 @@ params_export:
   type: str
 mv_params_exports:
   description:
-    - Params file text of every usable MV client key, by key number (public to the group, but each client's
-      own: give a client only its key, so that revoking that key refuses that client alone).
+    - Params file text of every usable MV client key, by key number. Each is public within the group but belongs
+      to one member; give a member only its own, so that revoking that key refuses that member alone.
   returned: when O(scheme=mv) and the whole group key is known
   type: dict
   sample: {"1": "# ntpkey_mvpar_lab.4004501552\n...", "2": "..."}
