@@ -62,6 +62,8 @@ def _params_link(files, scheme, group):
 def judge(assoc, files):
     """(state, verdict, hint) of one association; see the module docstring."""
     word = assoc['flags']
+    if word is None and assoc['ident']:  # configured with autokey ident, the server has not answered yet
+        return 'pending', 'pending: assoc (no answer from the server yet)', 'check that the server runs and is reachable'
     if word is None:
         return 'none', 'not an Autokey association', ''
     ident, offered = assoc['ident'], word['schemes']

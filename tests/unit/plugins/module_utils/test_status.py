@@ -56,6 +56,16 @@ def test_broadcast_client_association_is_named_in_the_table():
     assert report['lines'][1].split()[:3] == ['cl', 'gs@lab', '(bclient)']
 
 
+def test_an_autokey_association_without_any_answer_is_pending():
+    snap = snapshot('settled', 'cl')
+    peers = '\n'.join(line for line in snap['peers'].splitlines() if 'flags=' not in line)
+    assert 'ident="lab"' in peers or 'ident=lab' in peers
+    result = status.assess(snap['system'], peers, None, snap['files'])
+    autokey = [a for a in result['associations'] if a['state'] != 'none']
+    assert [a['verdict'] for a in autokey] == ['pending: assoc (no answer from the server yet)']
+    assert not result['converged']
+
+
 def test_early_associations_are_pending():
     for host in ('gs', 'cl', 'clnoident', 'clbadparams', 'clfallback'):
         result = assess('early', host)
