@@ -70,7 +70,7 @@ def associations(addresses, method='autokey', ident='', options=None):
     for method autokey; `none` is plain NTP (a trusted host's own time sources)."""
     if method not in METHODS:
         raise AnsibleFilterError('associations: method must be one of %s, not %r' % (', '.join(METHODS), method))
-    options = _check_options(options or {})
+    options = _check_options({} if options is None else options)
     result = []
     for address in _names(addresses, 'associations'):
         entry = dict(options, address=check_address(address, 'upstream address'), method=method)
