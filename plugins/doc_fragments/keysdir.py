@@ -8,15 +8,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+def _keysdir(*more):
+    """The keysdir option, declared once for the writers and the readers."""
+    lines = ['options:',
+             '  keysdir:',
+             '    description:',
+             '      - The keys directory (C(keysdir) in C(ntp.conf)).']
+    lines += ['      - %s' % line for line in more]
+    lines += ["      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.",
+              '      - C(path) is the name this option had before 0.2.0; it remains an alias.',
+              '    type: path',
+              '    default: /etc/ntp',
+              '    aliases: [path]']
+    return '\n'.join(lines) + '\n'
+
+
 class ModuleDocFragment(object):
-    DOCUMENTATION = r'''
-options:
-  path:
-    description:
-      - The keys directory (C(keysdir) in C(ntp.conf)). Created with mode C(0750) if missing.
-      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.
-    type: path
-    default: /etc/ntp
+    # Modules that write key material (ntp.autokey.keysdir).
+    DOCUMENTATION = _keysdir('Created with mode C(0750) if missing.') + r'''
   regenerate:
     description:
       - When to replace existing key material, as in C(community.crypto).
@@ -31,7 +40,7 @@ options:
     default: partial_idempotence
   backup:
     description:
-      - Keep replaced files in O(path). Their names carry their filestamp, so a replaced file is its own backup;
+      - Keep replaced files in O(keysdir). Their names carry their filestamp, so a replaced file is its own backup;
         the links show which file is current.
       - With V(false) replaced files are removed.
     type: bool
@@ -61,3 +70,6 @@ attributes:
     support: full
     description: Shows filestamps and fingerprints, never key bytes.
 '''
+
+    # Read-only modules (ntp.autokey.keysdir.read_only): the keysdir option alone.
+    READ_ONLY = _keysdir('Only read; nothing in it is written or changed.')

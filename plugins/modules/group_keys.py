@@ -47,7 +47,7 @@ options:
     type: str
   generate:
     description:
-      - Keep the group key in O(path), generating it when missing (trusted host). O(regenerate) decides when an
+      - Keep the group key in O(keysdir), generating it when missing (trusted host). O(regenerate) decides when an
         existing one is replaced; V(always) rolls the group key over with a new filestamp.
     type: bool
     default: false
@@ -144,7 +144,7 @@ EXAMPLES = r'''
   ntp.autokey.group_keys:
     scheme: iff
     group: lab
-    path: "{{ playbook_dir }}/appliance-keys"
+    keysdir: "{{ playbook_dir }}/appliance-keys"
     content: "{{ hostvars[groups['autokey_trusted_hosts'][0]].autokey_group.server_key_export }}"
     source_passphrase: "{{ vault_autokey_transport_password }}"
     passphrase: "{{ vault_autokey_appliance_password }}"
@@ -229,7 +229,7 @@ backup_files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import (
-    COMMON_ARGS, keysdir, replace_before, require_cryptography, run)
+    COMMON_ARGS, keysdir, replace_before, require_cryptography, run, unmask_public_content)
 
 
 def main():
@@ -254,22 +254,15 @@ def main():
                            mutually_exclusive=[('content', 'src')])
     require_cryptography(module)
 
-    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import (
-        GroupMaterial, check_source_choice, read_source)
-    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import MaterialError
-    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.identity import IdentityError
+        GroupMaterial, check_source_choice, read_given)
 
     p = module.params
 
     def build():
         check_source_choice(p['generate'], bool(p['src'] or p['content']))
-        source = None
-        if p['src']:
-            with open(p['src'], 'r') as handle:
-                source = read_source(p['scheme'], handle.read(), p['source_passphrase'], p['src'])
-        elif p['content']:
-            source = read_source(p['scheme'], p['content'], p['source_passphrase'], 'content')
+        source = read_given(p['scheme'], p['group'], p['src'], p['content'], p['source_passphrase'])
+        unmask_public_content(module, source)
         return GroupMaterial(keysdir(module), p['scheme'], p['group'], passphrase=p['passphrase'],
                              generate=p['generate'], size=p['size'], source=source,
                              server_key=p['server_key'], params=p['params'], mv_keys=p['mv_keys'],
@@ -277,7 +270,7 @@ def main():
                              regenerate=p['regenerate'], backup=p['backup'],
                              replace_before=replace_before(module))
 
-    material, result = run(module, build, (MaterialError, EnvelopeError, IdentityError, OSError))
+    material, result = run(module, build)
     result.update(material.exports(p['export_passphrase']))
     module.exit_json(**result)
 

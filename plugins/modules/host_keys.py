@@ -223,10 +223,7 @@ def main():
                            mutually_exclusive=[('trusted', 'private')])
     require_cryptography(module)
 
-    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.certificate import CertificateError
-    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError
-    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import (
-        HostMaterial, MaterialError)
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
 
     p = module.params
     gq_public = None
@@ -245,7 +242,7 @@ def main():
                             renew_before=p['renew_before'], regenerate=p['regenerate'], backup=p['backup'],
                             replace_before=replace_before(module))
 
-    dummy, result = run(module, build, (MaterialError, EnvelopeError, CertificateError, OSError))
+    dummy, result = run(module, build)
     module.exit_json(**result)
 
 

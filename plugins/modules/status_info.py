@@ -158,8 +158,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import status as autokey_status
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.flags import FlagsError
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.ntpq import NtpqError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
 
 def keysdir_names(path, mtimes=None):
@@ -246,7 +245,7 @@ def main():
                                        require_identity=module.params['require_identity'],
                                        offers=module.params['offers'])
         result.update(autokey_status.restart_facts(daemon_started(), mtimes))
-    except (NtpqError, FlagsError) as exc:
+    except AutokeyError as exc:
         module.fail_json(msg='cannot understand ntpq output: %s' % exc)
     module.exit_json(changed=False, status=result)
 

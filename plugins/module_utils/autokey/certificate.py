@@ -28,6 +28,7 @@ except ImportError:  # the modules report a missing cryptography (module_support
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import der
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import ntp_to_unix
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
 # ntp-keygen -c name: (signature OID, OpenSSL NID, digest name, DigestInfo OID)
 SIGNATURES = {
@@ -59,7 +60,7 @@ OID_PRIVATE = '1.3.6.1.4'  # printed as "Private" (PC scheme)
 MAX_SKI_BYTES = 127  # ntpd skips a 2-byte OCTET STRING header: short form only
 
 
-class CertificateError(ValueError):
+class CertificateError(AutokeyError):
     pass
 
 

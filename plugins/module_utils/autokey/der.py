@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
 BOOLEAN = 0x01
 INTEGER = 0x02
 BIT_STRING = 0x03
@@ -30,7 +32,7 @@ SEQUENCE = 0x30
 SET = 0x31
 
 
-class DerError(ValueError):
+class DerError(AutokeyError):
     """Raised for any malformed or unexpected DER input."""
 
 

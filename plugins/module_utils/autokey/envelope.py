@@ -17,6 +17,8 @@ import binascii
 import re
 import time
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
 NTP_UNIX_OFFSET = 2208988800
 
 _DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
@@ -26,7 +28,7 @@ _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
 MAX_SUBJECT = 128
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(AutokeyError):
     """A file that ntpd could not use, with the reason."""
 
 
@@ -98,6 +100,15 @@ def subject_name(host, group=None):
 def file_name(kind, owner, filestamp):
     """`ntpkey_<kind>_<owner>.<filestamp>`, e.g. ntpkey_IFFkey_lab.4004501552."""
     return 'ntpkey_%s_%s.%d' % (kind, owner, filestamp)
+
+
+_STAMPED = re.compile(r'^ntpkey_([A-Za-z0-9-]+)_(.+)\.\d+$')
+
+
+def split_name(name):
+    """(kind, owner) of a stamped name such as ntpkey_IFFkey_lab.4004501552, None for any other name."""
+    match = _STAMPED.match(name or '')
+    return match.groups() if match else None
 
 
 def link_name(kind, owner):

@@ -2,7 +2,7 @@
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Key directory operations: atomic writes, the links ntpd opens, cleanup."""
+"""Key directory operations: atomic writes, the links ntpd opens, retiring replaced files."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -75,6 +75,20 @@ class KeysDir:
     def remove(self, name):
         if os.path.lexists(self.join(name)):
             os.unlink(self.join(name))
+
+    def retire(self, names, backup):
+        """Files that links no longer point to. Their names carry their filestamp, so
+        each is its own backup: kept when `backup` (their paths are returned), else
+        removed. Empty and missing names are skipped."""
+        kept = []
+        for name in names:
+            if not name or not self.exists(name) or self.join(name) in kept:
+                continue
+            if backup:
+                kept.append(self.join(name))
+            else:
+                self.remove(name)
+        return kept
 
     def ensure(self):
         if not os.path.isdir(self.path):

@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
 BITS = (
     (0x0001, 'ENAB', 'crypto enabled'),
     (0x0002, 'TAI', 'leap/TAI values available (set once synchronised)'),
@@ -50,7 +52,7 @@ UNUSABLE_NIDS = (113, 66, 802, 803)  # DSA: no digest by NID on OpenSSL 1.1, pee
 _WORD = re.compile(r'^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$')
 
 
-class FlagsError(ValueError):
+class FlagsError(AutokeyError):
     pass
 
 

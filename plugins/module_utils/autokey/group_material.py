@@ -17,14 +17,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
-    EnvelopeError, KeyFile, check_name, file_name, link_name, parse)
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import (
-    REGENERATE, Loaded, MaterialError, next_filestamp)
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import KeyFileError, load_pem
+    EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
+    Loaded, Material, MaterialError, next_filestamp)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 
 DEFAULT_BITS = {'iff': 2048, 'gq': 1016, 'mv': 512}
+_KIND_SCHEME = re.compile(r'^(iff|gq|mv)', re.IGNORECASE)
 
 
 class GroupSource:
@@ -34,6 +38,12 @@ class GroupSource:
     def __init__(self, scheme, filestamp, key=None, server=None, params=None):
         self.scheme, self.filestamp = scheme, filestamp
         self.key, self.server, self.params = key, server, params
+        self.cls = identity.SCHEMES[scheme]
+
+    @property
+    def public_only(self):
+        """Client params only: nothing in it is secret."""
+        return self.key is None and self.server is None
 
     def server_key(self):
         if self.key is not None:
@@ -59,45 +69,134 @@ class GroupSource:
             return self.key.public_fingerprint()
         return None
 
+    # -- file texts -------------------------------------------------------
+    def server_text(self, name, passphrase):
+        body = self.server_key().to_pem(self.cls.server_container, passphrase)
+        return KeyFile(name, self.filestamp, body).text()
 
-def _classify(scheme, keys, filestamp):
-    """Decide what a file holds; refuse stock files that can never verify."""
-    first = keys[0]
-    if scheme == 'iff':
-        if first.algorithm == 'DSA' and first['priv'] == 1:
-            if 'pub' not in first.fields:
-                raise MaterialError(
-                    'this IFF params file was written by ntp-keygen -e: PKCS#8 dropped the public value v, so '
-                    'it can never verify on ntpd 4.2.8. Import the IFF server key (ntpkey_IFFkey_<group> or an '
-                    'ntp-keygen -q export) and let this collection write the params')
-            return GroupSource(scheme, filestamp, params=first)
-        return GroupSource(scheme, filestamp, key=identity.IffKey.from_private_key(first))
-    if scheme == 'gq':
-        if first.algorithm == 'RSA' and first['p'] == 1 and first['q'] == 1:
-            b = first['d'] if first['e'] == 1 else first['e']  # ours: d = b; ntp-keygen: e = b
-            fields = dict(first.fields, e=1, d=b)
-            return GroupSource(scheme, filestamp, params=type(first)('RSA', **fields))
-        return GroupSource(scheme, filestamp, key=identity.GqKey.from_private_key(first))
-    if len(keys) >= 3:
-        return GroupSource(scheme, filestamp, key=identity.MvKey.from_master(keys))
-    if first.algorithm != 'DSA' or 'pub' not in first.fields:
+    def params_text(self, name, client=1):
+        body = self.client_params(client).to_pem(self.cls.params_container)
+        return KeyFile(name, self.filestamp, body).text()
+
+    def exports(self, group, export_passphrase=None, client=1):
+        """File texts for other hosts: the params of `client` (public; None when the
+        material cannot make them), for MV those of every usable client key, and the
+        server key only when encrypted with `export_passphrase`."""
+        fs = self.filestamp
+        params_name = file_name('%spar' % self.scheme, group, fs)
+        out = {'filestamp': fs}
+        try:
+            out['params_export'] = self.params_text(params_name, client)
+        except MaterialError:
+            out['params_export'] = None
+        clients = self.key.usable_clients() if self.key is not None else None
+        if clients is not None:
+            out['mv_params_exports'] = dict((str(j), self.params_text(params_name, j)) for j in clients)
+        if export_passphrase:
+            out['server_key_export'] = self.server_text(file_name('%skey' % self.scheme, group, fs),
+                                                        export_passphrase)
+        return out
+
+    def facts(self, group):
+        """Public facts: scheme, group, filestamp, fingerprint, and what the whole key tells."""
+        facts = {'scheme': self.scheme, 'group': group, 'filestamp': self.filestamp,
+                 'fingerprint': self.fingerprint()}
+        if self.key is not None:
+            facts.update(self.key.facts())
+        return facts
+
+
+def check_header(keyfile, scheme, group, where):
+    """Refuse a file whose header line names another scheme, or clearly another group.
+
+    Line 1 is `# ntpkey_<kind>_<name>.<filestamp>`; ntpd reads only the filestamp
+    from it. <kind> tells the scheme (IFFkey, iffkey, iffpar, GQkey, MVta, mvkey,
+    mvpar ...). <name> is the group, or the trusted host's own name where ntp-keygen
+    ran without a group (4.2.6 trusted hosts). Headers without such a name pass."""
+    parts = split_name(keyfile.name)
+    kind = parts and _KIND_SCHEME.match(parts[0])
+    if not kind:
+        return
+    said, name = kind.group(1).lower(), parts[1]
+    if said != scheme:
         raise MaterialError(
-            'this MV file was written by ntp-keygen: its PKCS#8 blocks lost values that cannot be recomputed, '
-            'so it can never verify on ntpd 4.2.8. Generate MV with ntp.autokey.group_keys')
-    if first['q'] == 1 and first['g'] == 1:
-        return GroupSource(scheme, filestamp, params=first)
-    return GroupSource(scheme, filestamp, server=first)
+            '%s: its header line "# %s" says it is %s material, but scheme %s was asked. Give scheme: %s, or the '
+            '%s file of the group (ntpkey_%s_<group> or an export of it)'
+            % (where, keyfile.name, said.upper(), scheme, said, scheme.upper(), identity.SCHEMES[scheme].master_kind))
+    if name.lower() == group.lower() or ('.' in name and '.' not in group):
+        return  # the same group, or a fully qualified trusted host name (ntp-keygen without a group)
+    raise MaterialError(
+        '%s: its header line "# %s" names group %s, but group %s was asked. Give the %s file of group %s (from '
+        'that group\'s trusted host), or group: %s if this host belongs to group %s. If %s is the name of the '
+        'trusted host that made the file (ntp-keygen without a group names the file after its host), change '
+        'line 1 to "# ntpkey_%s_%s.%d": ntpd reads only the filestamp from it'
+        % (where, keyfile.name, name, group, scheme.upper(), group, name, name, name, parts[0], group,
+           keyfile.filestamp))
 
 
-def read_source(scheme, text, passphrase=None, where='source'):
+def read_source(scheme, text, passphrase=None, where='source', group=None):
+    """The GroupSource in `text`; errors name `where`. With `group`, the header line
+    must not name another scheme or group (check_header)."""
     try:
         keyfile = parse(text, where)
     except EnvelopeError as exc:
         raise MaterialError(str(exc))
+    if group is not None:
+        check_header(keyfile, scheme, group, where)
     try:
-        return _classify(scheme, load_pem(keyfile.body, passphrase), keyfile.filestamp)
-    except (KeyFileError, identity.IdentityError) as exc:
+        held = identity.SCHEMES[scheme].classify(load_pem(keyfile.body, passphrase))
+    except AutokeyError as exc:
         raise MaterialError('%s: %s' % (where, exc))
+    return GroupSource(scheme, keyfile.filestamp, **held)
+
+
+def read_given(scheme, group, src=None, content=None, passphrase=None):
+    """The GroupSource in the file `src` or the text `content`, None without either.
+    Refuses a header line that names another scheme or group."""
+    if src:
+        try:
+            with open(src, 'r') as handle:
+                text = handle.read()
+        except UnicodeDecodeError:
+            raise MaterialError('%s is not a text file (corrupted?)' % src)
+        return read_source(scheme, text, passphrase, src, group)
+    if content:
+        return read_source(scheme, content, passphrase, 'content', group)
+    return None
+
+
+def read_link(keysdir, scheme, link, passphrase):
+    """Loaded state of the group file behind `link` in `keysdir`; the error names the file."""
+    name = keysdir.link_target(link)
+    if name is None:
+        return Loaded()
+    path = keysdir.join(link)
+    try:
+        source = read_source(scheme, keysdir.read(link), passphrase, path)
+        return Loaded(name, source.filestamp, source)
+    except (MaterialError, OSError, UnicodeDecodeError) as exc:
+        error = str(exc)
+        return Loaded(name, error=error if error.startswith(path) else '%s: %s' % (path, error))
+
+
+def master_link(scheme, group):
+    """The link to the group key a trusted host keeps: ntpkey_iffkey_<g>, ntpkey_gqkey_<g>, ntpkey_mvta_<g>."""
+    return link_name(identity.SCHEMES[scheme].master_kind.lower(), group)
+
+
+def read_group_key(keysdir, scheme, group, passphrase):
+    """(GroupSource, path) of the group key kept in `keysdir`, read only."""
+    link = master_link(scheme, group)
+    loaded = read_link(keysdir, scheme, link, passphrase)
+    if loaded.name is None:
+        raise MaterialError('%s does not exist: this host keeps no %s group key of group %s. Generate it with '
+                            'ntp.autokey.group_keys generate=true on the trusted host, or read an exported key '
+                            'with src or content' % (keysdir.join(link), scheme.upper(), group))
+    if loaded.error:
+        raise MaterialError('cannot read the group key %s. Check the passphrase (the crypto pw of the host that '
+                            'keeps it); a damaged file is replaced by ntp.autokey.group_keys generate=true '
+                            'regenerate=full_idempotence. Nothing was changed.' % loaded.error)
+    return loaded.value, keysdir.join(loaded.name)
 
 
 def check_source_choice(generate, has_source):
@@ -107,7 +206,7 @@ def check_source_choice(generate, has_source):
         raise MaterialError('nothing to install: give a source (content or file) or generate=true')
 
 
-class GroupMaterial:
+class GroupMaterial(Material):
     def __init__(self, keysdir, scheme, group, passphrase=None, generate=False, size=None, source=None,
                  server_key=True, params=True, mv_keys=4, mv_client=1, mv_revoked=None,
                  regenerate='partial_idempotence', backup=True, replace_before=None):
@@ -116,17 +215,15 @@ class GroupMaterial:
         check_source_choice(generate, source is not None)
         if server_key and not passphrase:
             raise MaterialError('a server key needs the passphrase ntpd uses on this host (crypto pw)')
-        if regenerate not in REGENERATE:
-            raise MaterialError('regenerate must be one of %s' % ', '.join(REGENERATE))
-        self.dir, self.scheme, self.group = keysdir, scheme, check_name(group, 'group name')
+        # replace_before (NTP seconds): an older group key is rolled over (generate only)
+        Material.__init__(self, keysdir, regenerate, backup, replace_before)
+        self.scheme, self.group = scheme, check_name(group, 'group name')
+        self.cls = identity.SCHEMES[scheme]
         self.passphrase, self.generate, self.source = passphrase, generate, source
         self.size = size or DEFAULT_BITS[scheme]
         self.want_server, self.want_params = server_key, params
         self.mv_keys, self.mv_client, self.mv_revoked = mv_keys, mv_client, mv_revoked
-        self.regenerate, self.backup = regenerate, backup
-        self.replace_before = replace_before  # NTP seconds: an older group key is rolled over (generate only)
-        cls = identity.SCHEMES[scheme]
-        self.master_link = link_name(cls.master_kind.lower(), group)
+        self.master_link = master_link(scheme, group)
         self.server_link = link_name('%skey' % scheme, group)
         self.params_link = link_name('%spar' % scheme, group)
         self.actions = {}
@@ -135,52 +232,16 @@ class GroupMaterial:
 
     # -- reading ----------------------------------------------------------
     def _read(self, link, passphrase):
-        name = self.dir.link_target(link)
-        if name is None:
-            return Loaded()
-        try:
-            return Loaded(name, value=read_source(self.scheme, self.dir.read(link), passphrase, self.dir.join(link)),
-                          filestamp=self.dir.load(link).filestamp)
-        except (MaterialError, OSError, UnicodeDecodeError) as exc:
-            return Loaded(name, error=str(exc))
-
-    def _unreadable(self, what, loaded):
-        if self.regenerate in ('full_idempotence', 'always'):
-            return 'unreadable (%s)' % loaded.error
-        raise MaterialError('cannot read the %s: %s. Check the passphrase; if the file is damaged, rerun with '
-                            'regenerate=full_idempotence to replace it (a backup is kept). Nothing was changed.'
-                            % (what, loaded.error))
-
-    def _master_reason(self, loaded):
-        if self.regenerate == 'always':
-            return 'regenerate=always'
-        if loaded.name is None:
-            return 'group key missing'
-        if loaded.error:
-            return self._unreadable('group key', loaded)
-        if self.replace_before and loaded.filestamp < self.replace_before:
-            return 'group key filestamp %d is older than the rollover time %d' % (loaded.filestamp, self.replace_before)
-        key = loaded.value.key
-        problems = []
-        if key is None:
-            problems.append('the file holds no complete group key')
-        elif self.scheme == 'mv' and key.keys != self.mv_keys + 1:
-            problems.append('MV group has %d client keys, %d requested' % (key.keys - 1, self.mv_keys))
-        elif key.bits != self.size and not (self.scheme == 'mv' and key.prime_bits == self.size // key.keys):
-            problems.append('group key is %d bits, %d requested' % (key.bits, self.size))
-        if not problems or self.regenerate == 'never':
-            return None
-        if self.regenerate == 'fail':
-            raise MaterialError('%s and regenerate=fail. Nothing was changed.' % problems[0])
-        return problems[0]
-
-    def _new_key(self):
-        cls = identity.SCHEMES[self.scheme]
-        if self.scheme == 'mv':
-            return cls.generate(self.size, self.mv_keys)
-        return cls.generate(self.size)
+        return read_link(self.dir, self.scheme, link, passphrase)
 
     # -- deciding ---------------------------------------------------------
+    def _master_reason(self, loaded):
+        def differs(source):
+            if source.key is None:
+                return 'the file holds no complete group key'
+            return source.key.differs(self.size, self.mv_keys)
+        return self.replace_reason(loaded, 'group key', differs)
+
     def plan(self):
         """Work out the desired files; returns {file role: reason} for changes."""
         if self.generate:
@@ -189,7 +250,7 @@ class GroupMaterial:
             if reason:
                 self.actions['master'] = reason
                 fs = next_filestamp(master.filestamp)
-                material = GroupSource(self.scheme, fs, key=self._new_key())
+                material = GroupSource(self.scheme, fs, key=self.cls.generate_for(self.size, self.mv_keys))
             else:
                 material = master.value
             self.master = master
@@ -210,7 +271,7 @@ class GroupMaterial:
         return dict(self.actions)
 
     def _plan_copy(self, role, link, passphrase, wanted):
-        if self.generate and role == 'server' and self.scheme != 'mv':
+        if self.generate and role == 'server' and self.cls.master_is_server:
             # IFF and GQ: the master file is the server key; only its link matters.
             if 'master' not in self.actions and self.dir.link_target(link) != self.master.name:
                 self.actions[role] = 'link does not point to the group key'
@@ -221,7 +282,7 @@ class GroupMaterial:
         if current.name is None:
             self.actions[role] = '%s missing' % role
         elif current.error:
-            self.actions[role] = self._unreadable('%s file' % role, current)
+            self.actions[role] = self.unreadable('%s file' % role, current)
         else:
             have = current.value.server_key() if role == 'server' else current.value.client_params()
             if have != wanted or current.filestamp != self.material.filestamp:
@@ -237,7 +298,7 @@ class GroupMaterial:
         key = self.material.key
         server = identity.as_loaded(key.server_key(), key.server_container)
         params = self.material.client_params(self.mv_client)  # refuses a revoked MV key
-        error = identity.exchange(self.scheme, server, params, gq_public=getattr(key, 'v', None))
+        error = self.cls.exchange(server, params, gq_public=getattr(key, 'v', None))
         if error:
             raise MaterialError('self-test of the %s exchange failed (%s): the material is inconsistent'
                                 % (self.scheme.upper(), error))
@@ -246,67 +307,41 @@ class GroupMaterial:
     def apply(self):
         replaced = []
         fs = self.material.filestamp
-        cls = identity.SCHEMES[self.scheme]
+        master_is_server = self.generate and self.cls.master_is_server
         if 'master' in self.actions:
             key = self.material.key
-            name = file_name(cls.master_kind, self.group, fs)
-            body = ''.join(block.to_pem(cls.server_container, self.passphrase) for block in key.master())
+            name = file_name(self.cls.master_kind, self.group, fs)
+            body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
             self.dir.write(name, KeyFile(name, fs, body).text())
             self.dir.link(self.master_link, name)
             if self.master.name != name:
                 replaced.append(self.master.name)
-            if self.scheme != 'mv' and self.want_server:
+            if master_is_server and self.want_server:
                 self.dir.link(self.server_link, name)
-        elif 'server' in self.actions and self.generate and self.scheme != 'mv':
+        elif 'server' in self.actions and master_is_server:
             self.dir.link(self.server_link, self.master.name)
         for role, link, kind, text in (
                 ('server', self.server_link, '%skey' % self.scheme, self.server_text),
                 ('params', self.params_link, '%spar' % self.scheme, self.params_text)):
-            if role not in self.actions or (role == 'server' and self.generate and self.scheme != 'mv'):
+            if role not in self.actions or (role == 'server' and master_is_server):
                 continue
             name = file_name(kind, self.group, fs)
             self.dir.write(name, text(name))
             self.dir.link(link, name)
             if self.replaced.get(role) != name:
                 replaced.append(self.replaced.get(role))
-        backups = []
-        for name in replaced:
-            if not name or not self.dir.exists(name):
-                continue
-            if self.backup:
-                backups.append(self.dir.join(name))
-            else:
-                self.dir.remove(name)
-        return backups
+        return self.retire(replaced)
 
     def server_text(self, name, passphrase=None):
-        body = self.material.server_key().to_pem(identity.SCHEMES[self.scheme].server_container,
-                                                 passphrase or self.passphrase)
-        return KeyFile(name, self.material.filestamp, body).text()
+        return self.material.server_text(name, passphrase or self.passphrase)
 
     def params_text(self, name, client=None):
-        params = self.material.client_params(client or self.mv_client)
-        body = params.to_pem(identity.SCHEMES[self.scheme].params_container)
-        return KeyFile(name, self.material.filestamp, body).text()
+        return self.material.params_text(name, client or self.mv_client)
 
     def exports(self, export_passphrase=None):
         """File contents for other hosts: params always (public), the server
-        key only encrypted with `export_passphrase`."""
-        fs = self.material.filestamp
-        out = {'filestamp': fs}
-        try:
-            out['params_export'] = self.params_text(file_name('%spar' % self.scheme, self.group, fs))
-        except MaterialError:
-            out['params_export'] = None
-        key = self.material.key
-        if self.scheme == 'mv' and key is not None:
-            name = file_name('mvpar', self.group, fs)
-            out['mv_params_exports'] = dict(
-                (str(j), self.params_text(name, j)) for j in range(1, key.keys + 1) if j not in key.revoked)
-        if export_passphrase:
-            out['server_key_export'] = self.server_text(file_name('%skey' % self.scheme, self.group, fs),
-                                                        export_passphrase)
-        return out
+        key only encrypted with `export_passphrase` (GroupSource.exports)."""
+        return self.material.exports(self.group, export_passphrase, self.mv_client)
 
     def describe(self):
         """The files ntpd opens now: link, file and filestamp (no key bytes)."""
@@ -324,16 +359,7 @@ class GroupMaterial:
         return state
 
     def facts(self):
-        key = self.material.key
-        facts = {'scheme': self.scheme, 'group': self.group, 'filestamp': self.material.filestamp,
-                 'fingerprint': self.material.fingerprint(),
-                 'server_key_link': self.dir.join(self.server_link) if self.want_server else None,
-                 'params_link': self.dir.join(self.params_link) if self.want_params else None}
-        if key is not None:
-            facts['bits'] = key.bits
-            if self.scheme == 'gq':
-                facts['gq_public_key'] = '%x' % key.v
-            if self.scheme == 'mv':
-                facts['mv_keys'] = key.keys - 1
-                facts['mv_revoked'] = key.revoked
+        facts = self.material.facts(self.group)
+        facts.update(server_key_link=self.dir.join(self.server_link) if self.want_server else None,
+                     params_link=self.dir.join(self.params_link) if self.want_params else None)
         return facts

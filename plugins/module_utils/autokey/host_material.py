@@ -26,16 +26,15 @@ except ImportError:  # the modules report a missing cryptography (module_support
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import certificate
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
-    EnvelopeError, KeyFile, file_name, link_name, ntp_now, pem, pem_blocks, subject_name)
+    EnvelopeError, KeyFile, file_name, link_name, pem, pem_blocks, subject_name)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+# Loaded, REGENERATE, MaterialError and next_filestamp stay importable from here.
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (  # noqa: F401
+    REGENERATE, Loaded, Material, MaterialError, next_filestamp)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import (
     KeyFileError, PrivateKey, load_pem)
 
-REGENERATE = ('never', 'fail', 'partial_idempotence', 'full_idempotence', 'always')
 MIN_BITS, MAX_BITS = 1024, 4096
-
-
-class MaterialError(Exception):
-    """A problem the operator must fix; the message names the file and the fix."""
 
 
 def rsa_from_fields(key):
@@ -56,25 +55,12 @@ def public_fingerprint(public_key):
     return 'SHA256:' + hashlib.sha256(spki).hexdigest()
 
 
-def next_filestamp(*existing):
-    """A filestamp newer than every existing one: ntpd replaces a cached
-    certificate only by one with a larger filestamp."""
-    return max([ntp_now()] + [fs + 1 for fs in existing if fs])
-
-
-class Loaded:
-    """State of one linked file: its name, filestamp and decoded object, or the error."""
-
-    def __init__(self, name=None, filestamp=None, value=None, error=None):
-        self.name, self.filestamp, self.value, self.error = name, filestamp, value, error
-
-
-class HostMaterial:
+class HostMaterial(Material):
     def __init__(self, keysdir, host, passphrase, group=None, size=2048,
                  signature=certificate.DEFAULT_SIGNATURE, lifetime=365, trusted=False,
                  private=False, sign_key=False, gq_public=None, renew_before=30,
                  regenerate='partial_idempotence', backup=True, replace_before=None):
-        self.dir = keysdir
+        Material.__init__(self, keysdir, regenerate, backup, replace_before)
         self.host = host
         self.subject = subject_name(host, group)
         self.passphrase = passphrase
@@ -86,13 +72,9 @@ class HostMaterial:
                                 % (signature, ', '.join(sorted(certificate.SIGNATURES))))
         if trusted and private:
             raise MaterialError('a certificate is either trusted (TH) or private (PC scheme), not both')
-        if regenerate not in REGENERATE:
-            raise MaterialError('regenerate must be one of %s' % ', '.join(REGENERATE))
         self.size, self.signature, self.lifetime = size, signature, lifetime
         self.trusted, self.private, self.want_sign_key = trusted, private, sign_key
         self.gq_public, self.renew_before = gq_public, renew_before
-        self.regenerate, self.backup = regenerate, backup
-        self.replace_before = replace_before  # NTP seconds: keys with an older filestamp are rolled over
         self.links = {'host': link_name('host', host), 'sign': link_name('sign', host),
                       'cert': link_name('cert', host)}
         self._plan = None
@@ -121,7 +103,7 @@ class HostMaterial:
             if keys[0].algorithm != 'RSA':
                 raise KeyFileError('ntpd needs an RSA key here, found %s' % keys[0].algorithm)
             return Loaded(name, keyfile.filestamp, rsa_from_fields(keys[0]))
-        except (EnvelopeError, KeyFileError, ValueError, OSError) as exc:
+        except (ValueError, OSError) as exc:  # AutokeyError, or cryptography refusing the numbers
             return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
 
     def _read_cert(self, link):
@@ -134,34 +116,16 @@ class HostMaterial:
             if not blocks:
                 raise EnvelopeError('no CERTIFICATE block')
             return Loaded(name, keyfile.filestamp, certificate.Certificate(blocks[0].der))
-        except (EnvelopeError, certificate.CertificateError, OSError) as exc:
+        except (AutokeyError, OSError) as exc:
             return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
 
     # -- deciding ---------------------------------------------------------
     def _key_reason(self, loaded, what):
-        if self.regenerate == 'always':
-            return 'regenerate=always'
-        if loaded.name is None:
-            return '%s missing' % what
-        if loaded.error:
-            if self.regenerate == 'full_idempotence':
-                return 'unreadable (%s)' % loaded.error
-            raise MaterialError('cannot read the %s %s. Check the passphrase; if the file is damaged, rerun with '
-                                'regenerate=full_idempotence to replace it (a backup is kept). Nothing was changed.'
-                                % (what, loaded.error))
-        if self.replace_before and loaded.filestamp < self.replace_before:
-            return '%s filestamp %d is older than the rollover time %d' % (what, loaded.filestamp, self.replace_before)
-        bits = loaded.value.key_size
-        if bits != self.size:
-            return self._mismatch('%s is %d bits, %d requested' % (what, bits, self.size))
-        return None
-
-    def _mismatch(self, reason):
-        if self.regenerate == 'never':
+        def differs(key):
+            if key.key_size != self.size:
+                return '%s is %d bits, %d requested' % (what, key.key_size, self.size)
             return None
-        if self.regenerate == 'fail':
-            raise MaterialError('%s and regenerate=fail. Nothing was changed.' % reason)
-        return reason
+        return self.replace_reason(loaded, what, differs)
 
     def _cert_reason(self, cert, sign_key, regenerated):
         if regenerated:
@@ -169,7 +133,7 @@ class HostMaterial:
         if cert.name is None:
             return 'certificate missing'
         if cert.error:
-            return self._mismatch('certificate unreadable (%s)' % cert.error)
+            return self.mismatch('certificate unreadable (%s)' % cert.error)
         c = cert.value
         checks = [
             (c.subject == self.subject and c.self_signed, 'subject %r, %r wanted' % (c.subject, self.subject)),
@@ -184,7 +148,7 @@ class HostMaterial:
         ]
         for ok, reason in checks:
             if not ok:
-                return self._mismatch(reason)
+                return self.mismatch(reason)
         remaining = c.not_after - datetime.datetime.now(datetime.timezone.utc)
         if remaining < datetime.timedelta(days=self.renew_before) and self.regenerate != 'never':
             return 'certificate expires %s (renewal window %d days)' % (c.not_after.isoformat(), self.renew_before)
@@ -239,14 +203,7 @@ class HostMaterial:
             self.dir.write(name, KeyFile(name, fs, pem('CERTIFICATE', body)).text())
             self.dir.link(self.links['cert'], name)
             replaced.append(cert.name)
-        backups = []
-        for name in replaced:
-            if name and not self.dir.exists(name):
-                continue
-            if name and self.backup:
-                backups.append(self.dir.join(name))
-            elif name:
-                self.dir.remove(name)
+        backups = self.retire(replaced)
         self._loaded.clear()  # the files changed: describe() must read them again
         return backups
 

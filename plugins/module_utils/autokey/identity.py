@@ -29,6 +29,7 @@ __metaclass__ = type
 import hashlib
 import math
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.numbers import (
     byte_length, is_probable_prime, random_below, random_coprime, random_prime, schnorr_group)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import PrivateKey
@@ -36,7 +37,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys i
 MVMAX = 100  # ntpd's array limit; client keys are numbered 1..n
 
 
-class IdentityError(ValueError):
+class IdentityError(AutokeyError):
     pass
 
 
@@ -57,7 +58,60 @@ def _bn_rand(nbytes):
     return random_below(1 << (8 * nbytes), 0) | 1
 
 
-class IffKey:
+class GroupKey:
+    """What the three schemes share. Each scheme class knows its file layouts
+    (`classify`), its generation, its facts and its half of ntpd's exchange (`prove`)."""
+
+    scheme = master_kind = None
+    server_container = params_container = None
+    master_is_server = True  # IFF, GQ: the trusted host's master file is the server key itself
+
+    @classmethod
+    def generate_for(cls, bits, mv_keys):
+        """A new key of `bits` (`mv_keys` counts only for MV)."""
+        return cls.generate(bits)
+
+    @classmethod
+    def classify(cls, keys):
+        """What a file's decoded blocks hold, as GroupSource arguments: {'key': ...},
+        {'server': ...} or {'params': ...}. IdentityError for files that can never verify."""
+        raise NotImplementedError
+
+    def master(self):
+        return [self.server_key()]
+
+    def differs(self, bits, mv_keys):
+        """How this key differs from the options (None: it does not)."""
+        if self.bits != bits:
+            return 'group key is %d bits, %d requested' % (self.bits, bits)
+        return None
+
+    def facts(self):
+        """Public facts about the key (no secret values)."""
+        return {'bits': self.bits}
+
+    def usable_clients(self):
+        """Numbers of the client keys that may be given out, None when every client shares one params file."""
+        return None
+
+    @staticmethod
+    def filestamps_match(server_fstamp, params_fstamp):
+        """ntpd's filestamp rule for IFF and MV: equal (else 103 bad_filestamp)."""
+        return server_fstamp == params_fstamp
+
+    @classmethod
+    def exchange(cls, server_key, params, gq_public=None, server_fstamp=0, params_fstamp=0):
+        """One identity exchange as ntpd 4.2.8p15 runs it: None on success, or ntpd's error text."""
+        if not cls.filestamps_match(server_fstamp, params_fstamp):
+            return 'bad_filestamp'
+        return cls.prove(server_key, params, gq_public)
+
+    @classmethod
+    def prove(cls, server_key, params, gq_public=None):
+        raise NotImplementedError
+
+
+class IffKey(GroupKey):
     """Schnorr (IFF): group key b, public key v = g^(q-b) mod p."""
 
     scheme = 'iff'
@@ -87,12 +141,21 @@ class IffKey:
             raise IdentityError('the DSA values do not form an IFF group key (g^q != 1 or b out of range)')
         return cls(key['p'], key['q'], key['g'], key['priv'])
 
+    @classmethod
+    def classify(cls, keys):
+        first = keys[0]
+        if first.algorithm == 'DSA' and first['priv'] == 1:
+            if 'pub' not in first.fields:
+                raise IdentityError(
+                    'this IFF params file was written by ntp-keygen -e: PKCS#8 dropped the public value v, so '
+                    'it can never verify on ntpd 4.2.8. Import the IFF server key (ntpkey_IFFkey_<group> or an '
+                    'ntp-keygen -q export) and let this collection write the params')
+            return {'params': first}
+        return {'key': cls.from_private_key(first)}
+
     @property
     def bits(self):
         return self.p.bit_length()
-
-    def master(self):
-        return [self.server_key()]
 
     def server_key(self):
         return PrivateKey('DSA', p=self.p, q=self.q, g=self.g, priv=self.b)
@@ -103,8 +166,21 @@ class IffKey:
     def public_fingerprint(self):
         return _fingerprint(self.p, self.q, self.g, self.v)
 
+    @classmethod
+    def prove(cls, server_key, params, gq_public=None):  # crypto_alice / crypto_bob / crypto_iff
+        p, q, g = params['p'], params['q'], params['g']
+        pub = params.fields.get('pub', pow(g, params['priv'], p))
+        nbytes = byte_length(q)
+        r = _bn_rand(nbytes) % q
+        sp, sq, sg, b = server_key['p'], server_key['q'], server_key['g'], server_key['priv']
+        k = _bn_rand(nbytes)
+        y = (k + b * r) % sq
+        s = _md5_number(pow(sg, k, sp))
+        ok = _md5_number((pow(pub, r, p) * pow(g, y, p)) % p) == s
+        return None if ok else 'crypto_iff: identity not verified'
 
-class GqKey:
+
+class GqKey(GroupKey):
     """Guillou-Quisquater: modulus n, group key b, private u, public v = (u^-1)^b mod n."""
 
     scheme = 'gq'
@@ -142,12 +218,40 @@ class GqKey:
             return cls(key['n'], key['e'], key['p'], key['q'])
         return cls(key['n'], key['d'], key['e'], key['q'])  # this collection's layout
 
+    @classmethod
+    def classify(cls, keys):
+        first = keys[0]
+        if first.algorithm == 'RSA' and first['p'] == 1 and first['q'] == 1:
+            b = first['d'] if first['e'] == 1 else first['e']  # ours: d = b; ntp-keygen: e = b
+            fields = dict(first.fields, e=1, d=b)
+            return {'params': PrivateKey('RSA', **fields)}
+        return {'key': cls.from_private_key(first)}
+
     @property
     def bits(self):
         return self.n.bit_length()
 
-    def master(self):
-        return [self.server_key()]
+    def facts(self):
+        return dict(GroupKey.facts(self), gq_public_key='%x' % self.v)
+
+    @staticmethod
+    def filestamps_match(server_fstamp, params_fstamp):
+        """GQ: the server key may be newer than the params."""
+        return server_fstamp >= params_fstamp
+
+    @classmethod
+    def prove(cls, server_key, params, gq_public=None):
+        # crypto_alice2 / crypto_bob2 (E as u, D as b) / crypto_gq (D as b)
+        if gq_public is None:
+            return 'crypto_gq: missing group key'
+        n = params['n']
+        r = _bn_rand(byte_length(n)) % n
+        sn, u, b = server_key['n'], server_key['e'], server_key['d']
+        k = _bn_rand(byte_length(r)) % sn
+        y = (k * pow(u, r, sn)) % sn
+        s = _md5_number(pow(k, b, sn))
+        ok = _md5_number((pow(gq_public, r, n) * pow(y, params['d'], n)) % n) == s
+        return None if ok else 'crypto_gq: identity not verified'
 
     def server_key(self):
         return PrivateKey('RSA', n=self.n, e=self.u, d=self.b, p=1, q=self.v, dp=1, dq=1, qinv=1)
@@ -159,7 +263,7 @@ class GqKey:
         return _fingerprint(self.n, self.b, self.v)
 
 
-class MvKey:
+class MvKey(GroupKey):
     """Mu-Varadharajan: n client keys, one server key for the current revocation set.
 
     Client key j is revoked when its prime s_j divides out of the enabling key
@@ -171,6 +275,7 @@ class MvKey:
     scheme = 'mv'
     master_kind = 'MVta'
     server_container, params_container = 'traditional', 'traditional'
+    master_is_server = False  # the MVta holds the TA values; the server key is a file of its own
 
     def __init__(self, p, q, g, a, b, primes, xbar, xhat, revoked):
         self.p, self.q, self.g, self.a, self.b = p, q, g, a, b
@@ -248,6 +353,23 @@ class MvKey:
                    if (pow(server['priv'], key.xhat[j - 1], p) * pow(server['pub'], key.xbar[j - 1], p) * server['g']) % p != 1]
         return key.with_revoked(revoked)
 
+    @classmethod
+    def generate_for(cls, bits, mv_keys):
+        return cls.generate(bits, mv_keys)
+
+    @classmethod
+    def classify(cls, keys):
+        if len(keys) >= 3:
+            return {'key': cls.from_master(keys)}
+        first = keys[0]
+        if first.algorithm != 'DSA' or 'pub' not in first.fields:
+            raise IdentityError(
+                'this MV file was written by ntp-keygen: its PKCS#8 blocks lost values that cannot be recomputed, '
+                'so it can never verify on ntpd 4.2.8. Generate MV with ntp.autokey.group_keys')
+        if first['q'] == 1 and first['g'] == 1:
+            return {'params': first}
+        return {'server': first}
+
     def with_revoked(self, revoked):
         return MvKey(self.p, self.q, self.g, self.a, self.b, self.primes, self.xbar, self.xhat, revoked)
 
@@ -262,6 +384,19 @@ class MvKey:
     @property
     def prime_bits(self):
         return self.primes[0].bit_length()
+
+    def differs(self, bits, mv_keys):
+        if self.keys != mv_keys + 1:
+            return 'MV group has %d client keys, %d requested' % (self.keys - 1, mv_keys)
+        if self.prime_bits == bits // self.keys:  # the modulus of an MV group is a little larger than asked
+            return None
+        return GroupKey.differs(self, bits, mv_keys)
+
+    def facts(self):
+        return dict(GroupKey.facts(self), mv_keys=self.keys - 1, mv_revoked=self.revoked)
+
+    def usable_clients(self):
+        return [j for j in range(1, self.keys + 1) if j not in self.revoked]
 
     def master(self):
         blocks = [PrivateKey('DSA', p=self.p, q=self.q, g=self.g, pub=self.b, priv=self.a), self.server_key()]
@@ -282,42 +417,8 @@ class MvKey:
     def public_fingerprint(self):
         return _fingerprint(self.p, self.e, self.gbar, self.ghat)
 
-
-SCHEMES = {'iff': IffKey, 'gq': GqKey, 'mv': MvKey}
-
-
-def exchange(scheme, server_key, params, gq_public=None, server_fstamp=0, params_fstamp=0):
-    """One identity exchange computed exactly as ntpd 4.2.8p15 computes it.
-
-    `server_key` and `params` are PrivateKey structures as OpenSSL returns them
-    on load (a PKCS#8 DSA key has pub = g^priv). Returns None on success or
-    ntpd's error text.
-    """
-    if scheme == 'gq' and server_fstamp < params_fstamp or scheme != 'gq' and server_fstamp != params_fstamp:
-        return 'bad_filestamp'
-    if scheme == 'iff':  # crypto_alice / crypto_bob / crypto_iff
-        p, q, g = params['p'], params['q'], params['g']
-        pub = params.fields.get('pub', pow(g, params['priv'], p))
-        nbytes = byte_length(q)
-        r = _bn_rand(nbytes) % q
-        sp, sq, sg, b = server_key['p'], server_key['q'], server_key['g'], server_key['priv']
-        k = _bn_rand(nbytes)
-        y = (k + b * r) % sq
-        s = _md5_number(pow(sg, k, sp))
-        ok = _md5_number((pow(pub, r, p) * pow(g, y, p)) % p) == s
-        return None if ok else 'crypto_iff: identity not verified'
-    if scheme == 'gq':  # crypto_alice2 / crypto_bob2 (E as u, D as b) / crypto_gq (D as b)
-        if gq_public is None:
-            return 'crypto_gq: missing group key'
-        n = params['n']
-        r = _bn_rand(byte_length(n)) % n
-        sn, u, b = server_key['n'], server_key['e'], server_key['d']
-        k = _bn_rand(byte_length(r)) % sn
-        y = (k * pow(u, r, sn)) % sn
-        s = _md5_number(pow(k, b, sn))
-        ok = _md5_number((pow(gq_public, r, n) * pow(y, params['d'], n)) % n) == s
-        return None if ok else 'crypto_gq: identity not verified'
-    if scheme == 'mv':  # crypto_alice3 / crypto_bob3 / crypto_mv
+    @classmethod
+    def prove(cls, server_key, params, gq_public=None):  # crypto_alice3 / crypto_bob3 / crypto_mv
         p = params['p']
         pub = params.fields.get('pub', pow(params['g'], params['priv'], p))
         r = _bn_rand(byte_length(p)) % p
@@ -331,7 +432,21 @@ def exchange(scheme, server_key, params, gq_public=None, server_fstamp=0, params
         eq, eg = pow(server_key['priv'], k, sp), pow(spub, k, sp)
         ok = (pow(eq, pub, p) * pow(eg, params['priv'], p) * ep) % p == r
         return None if ok else 'crypto_mv: identity not verified'
-    raise IdentityError('unknown identity scheme %r' % scheme)
+
+
+SCHEMES = {'iff': IffKey, 'gq': GqKey, 'mv': MvKey}
+
+
+def exchange(scheme, server_key, params, gq_public=None, server_fstamp=0, params_fstamp=0):
+    """One identity exchange computed exactly as ntpd 4.2.8p15 computes it.
+
+    `server_key` and `params` are PrivateKey structures as OpenSSL returns them
+    on load (a PKCS#8 DSA key has pub = g^priv). Returns None on success or
+    ntpd's error text.
+    """
+    if scheme not in SCHEMES:
+        raise IdentityError('unknown identity scheme %r' % scheme)
+    return SCHEMES[scheme].exchange(server_key, params, gq_public, server_fstamp, params_fstamp)
 
 
 def as_loaded(key, container):

@@ -2,7 +2,7 @@
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What host_keys and group_keys share: common options and the plan/apply run."""
+"""What the key modules share: common options, errors shown as they are, the plan/apply run."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +12,8 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
 try:
     import cryptography  # noqa: F401, pylint: disable=unused-import
     HAS_CRYPTOGRAPHY = True
@@ -20,8 +22,15 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_ERROR = traceback.format_exc()
 
+# Every error this collection raises, and the file system's: shown to the user as they are.
+ERRORS = (AutokeyError, OSError)
+
+KEYSDIR_ARGS = dict(
+    keysdir=dict(type='path', default='/etc/ntp', aliases=['path']),
+)
+
 COMMON_ARGS = dict(
-    path=dict(type='path', default='/etc/ntp'),
+    KEYSDIR_ARGS,
     regenerate=dict(type='str', default='partial_idempotence',
                     choices=['never', 'fail', 'partial_idempotence', 'full_idempotence', 'always']),
     backup=dict(type='bool', default=True),
@@ -44,15 +53,29 @@ def require_cryptography(module):
 
 def keysdir(module):
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
-    return KeysDir(module.params['path'], mode=int(module.params['mode'], 8))
+    return KeysDir(module.params['keysdir'], mode=int(module.params.get('mode') or '0600', 8))
 
 
-def run(module, build, errors):
+def unmask_public_content(module, source):
+    """Let public params given as `content` come back in clear.
+
+    `content` is no_log because it may hold a server key, and Ansible replaces every
+    return value that contains a no_log input: params given as `content` made
+    params_export VALUE_SPECIFIED_IN_NO_LOG_PARAMETER. Once `source` (parsed from
+    `content`) is known to hold client params only, which are public, that exact
+    text is no secret and is taken off the list of masked values. Passwords, and
+    content holding a server or group key, stay masked."""
+    content = module.params.get('content')
+    if content and source is not None and source.public_only:
+        module.no_log_values.discard(content)
+
+
+def run(module, build):
     """Build the material object, plan, and apply unless in check mode.
 
     `build()` returns an object with describe() (current files), plan()
     ({what: why} for each change), apply() (writes, returns backups) and
-    facts(); `errors` are the exception types shown to the user as they are.
+    facts(). ERRORS fail the module with their message.
     """
     try:
         material = build()
@@ -67,5 +90,5 @@ def run(module, build, errors):
         if module._diff:
             result['diff'] = dict(before=before, after=after)
         return material, result
-    except errors as exc:
+    except ERRORS as exc:
         module.fail_json(msg=str(exc))

@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
 SELECTION = ('reject', 'falsetick', 'excess', 'outlier', 'candidate', 'backup', 'sys.peer', 'pps.peer')
 _HEADER = re.compile(r'associd=(\d+) status=([0-9a-fA-F]{4})\b[^\n]*')
 _NAME = re.compile(r'[\s,]*([A-Za-z_][A-Za-z0-9_.]*)=')
@@ -22,7 +24,7 @@ _NEXT = re.compile(r',\s*(?=[A-Za-z_][A-Za-z0-9_.]*=)|\n(?=[A-Za-z_][A-Za-z0-9_.
 _ROW = re.compile(r'^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]{4})\s+(yes|no)\s+(yes|no)\s+(\S+)\s+(\S+)(?:\s+(\S+))?\s+(\d+)\s*$')
 
 
-class NtpqError(ValueError):
+class NtpqError(AutokeyError):
     pass
 
 

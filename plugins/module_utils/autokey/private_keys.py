@@ -35,6 +35,7 @@ except ImportError:  # the modules report a missing cryptography (module_support
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import der
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import pem, pem_blocks
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
 OID_RSA = '1.2.840.113549.1.1.1'
 OID_DSA = '1.2.840.10040.4.1'
@@ -69,7 +70,7 @@ RSA_FIELDS = ('n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qinv')
 DSA_FIELDS = ('p', 'q', 'g', 'pub', 'priv')
 
 
-class KeyFileError(ValueError):
+class KeyFileError(AutokeyError):
     """Unreadable key: wrong password, corruption or an unsupported format."""
 
 

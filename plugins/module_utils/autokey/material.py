@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What host and group material share: the `regenerate` ladder, the rollover
+time, filestamps and the retirement of replaced files.
+
+A material class reads its files into `Loaded` values, decides with
+`replace_reason()` (and the three rungs it is made of) why each must be
+replaced, then writes and hands what it replaced to `retire()`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import ntp_now
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
+REGENERATE = ('never', 'fail', 'partial_idempotence', 'full_idempotence', 'always')
+
+
+class MaterialError(AutokeyError):
+    """A problem the operator must fix; the message names the file and the fix."""
+
+
+def next_filestamp(*existing):
+    """A filestamp newer than every existing one: ntpd replaces a cached
+    certificate only by one with a larger filestamp."""
+    return max([ntp_now()] + [fs + 1 for fs in existing if fs])
+
+
+class Loaded:
+    """State of one linked file: its name, filestamp and decoded object, or the error."""
+
+    def __init__(self, name=None, filestamp=None, value=None, error=None):
+        self.name, self.filestamp, self.value, self.error = name, filestamp, value, error
+
+
+class Material:
+    """Key material in one keysdir, replaced as `regenerate` and `replace_before` say.
+
+    `replace_before` is in NTP seconds: a file with an older filestamp is rolled over."""
+
+    def __init__(self, keysdir, regenerate='partial_idempotence', backup=True, replace_before=None):
+        if regenerate not in REGENERATE:
+            raise MaterialError('regenerate must be one of %s' % ', '.join(REGENERATE))
+        self.dir = keysdir
+        self.regenerate, self.backup, self.replace_before = regenerate, backup, replace_before
+
+    # -- the ladder -------------------------------------------------------
+    def mismatch(self, reason):
+        """A readable file differs from the options (`reason`, None when it does not):
+        the reason to replace it, None to keep it, or MaterialError with regenerate=fail."""
+        if reason is None or self.regenerate == 'never':
+            return None
+        if self.regenerate == 'fail':
+            raise MaterialError('%s and regenerate=fail. Nothing was changed.' % reason)
+        return reason
+
+    def unreadable(self, what, loaded):
+        """A file that cannot be read (`loaded.error` names it): replaced with
+        full_idempotence and always, otherwise MaterialError and nothing changes."""
+        if self.regenerate in ('full_idempotence', 'always'):
+            return 'unreadable (%s)' % loaded.error
+        raise MaterialError('cannot read the %s %s. Check the passphrase; if the file is damaged, rerun with '
+                            'regenerate=full_idempotence to replace it (a backup is kept). Nothing was changed.'
+                            % (what, loaded.error))
+
+    def rolled_over(self, what, loaded):
+        """The reason to replace a file older than the rollover time, or None."""
+        if self.replace_before and loaded.filestamp < self.replace_before:
+            return '%s filestamp %d is older than the rollover time %d' % (what, loaded.filestamp, self.replace_before)
+        return None
+
+    def replace_reason(self, loaded, what, differs):
+        """Why the key behind `loaded` must be replaced, or None to keep it.
+
+        `differs(value)` says how a readable key differs from the options (None: it does not)."""
+        if self.regenerate == 'always':
+            return 'regenerate=always'
+        if loaded.name is None:
+            return '%s missing' % what
+        if loaded.error:
+            return self.unreadable(what, loaded)
+        return self.rolled_over(what, loaded) or self.mismatch(differs(loaded.value))
+
+    # -- writing ----------------------------------------------------------
+    def retire(self, names):
+        """Replaced files: kept as backups (their paths are returned) or removed."""
+        return self.dir.retire(names, self.backup)
