@@ -16,7 +16,7 @@ def _keysdir(*more):
              '      - The keys directory (C(keysdir) in C(ntp.conf)).']
     lines += ['      - %s' % line for line in more]
     lines += ["      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.",
-              '      - C(path) is the name this option had before 0.2.0; it remains an alias.',
+              '      - C(path) is an alias, the name of this option before 0.2.0.',
               '    type: path',
               '    default: /etc/ntp',
               '    aliases: [path]']

@@ -22,6 +22,9 @@ description:
   - Before writing, one identity exchange is computed exactly as ntpd computes it; material that would not
     verify is never written.
   - Every file of a group carries the group key's filestamp, as ntpd requires.
+  - A source whose header line names another scheme or group is refused (the name may also be the fully qualified
+    name of the trusted host that made it, as C(ntp-keygen) writes without a group).
+  - To read a group key without writing anything, for example to export it, use M(ntp.autokey.group_keys_info).
 author:
   - ntp.autokey developers (@ntp-autokey)
 extends_documentation_fragment:
@@ -98,24 +101,35 @@ options:
   export_passphrase:
     description:
       - Return RV(server_key_export), the server key encrypted with this password, to install on another host.
+      - Kept for compatibility. To read the group key and export it, use M(ntp.autokey.group_keys_info), which
+        never writes and returns the same exports.
     type: str
 seealso:
+  - module: ntp.autokey.group_keys_info
   - module: ntp.autokey.host_keys
 '''
 
 EXAMPLES = r'''
-- name: Trusted host keeps the IFF group key and exports it for the group servers
+- name: On the trusted host, keep the IFF group key (generated when missing)
   ntp.autokey.group_keys:
+    keysdir: /etc/ntp
     scheme: iff
     group: lab
     generate: true
     params: false
     passphrase: "{{ vault_autokey_th_password }}"
+  no_log: true
+
+- name: On the trusted host, export the group key for the group servers
+  ntp.autokey.group_keys_info:
+    scheme: iff
+    group: lab
+    passphrase: "{{ vault_autokey_th_password }}"
     export_passphrase: "{{ vault_autokey_transport_password }}"
   register: autokey_group
   no_log: true
 
-- name: Group server installs the server key under its own password, and the params
+- name: On each group server, install the server key under its own password, and the params
   ntp.autokey.group_keys:
     scheme: iff
     group: lab
@@ -124,14 +138,14 @@ EXAMPLES = r'''
     passphrase: "{{ vault_autokey_password }}"
   no_log: true
 
-- name: Client installs only the params
+- name: On each client, install only the params (public)
   ntp.autokey.group_keys:
     scheme: iff
     group: lab
     server_key: false
     content: "{{ hostvars[groups['autokey_trusted_hosts'][0]].autokey_group.params_export }}"
 
-- name: Import the group key of a trusted host made with ntp-keygen and write correct params
+- name: On the trusted host itself (its private key stays there), import its ntp-keygen key and write correct params
   ntp.autokey.group_keys:
     scheme: iff
     group: lab
@@ -140,7 +154,7 @@ EXAMPLES = r'''
     server_key: false
   no_log: true
 
-- name: Files for an appliance, written on the controller
+- name: On the controller, files for an appliance, written to a directory there
   ntp.autokey.group_keys:
     scheme: iff
     group: lab
@@ -211,7 +225,9 @@ mv_params_exports:
   type: dict
   sample: {"1": "# ntpkey_mvpar_lab.4004501552\n...", "2": "..."}
 server_key_export:
-  description: Server key file text encrypted with O(export_passphrase).
+  description:
+    - Server key file text encrypted with O(export_passphrase).
+    - Kept for compatibility; M(ntp.autokey.group_keys_info) returns the same.
   returned: when O(export_passphrase) is set
   type: str
 reasons:

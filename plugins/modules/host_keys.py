@@ -85,22 +85,36 @@ options:
   gq_public_key:
     description:
       - GQ public key as hexadecimal, put in the certificate's subjectKeyIdentifier. Needed on the trusted
-        host of a GQ group; take it from the RV(ntp.autokey.group_keys#module:gq_public_key) result.
+        host of a GQ group; take it from the RV(ntp.autokey.group_keys#module:gq_public_key) result (or that of
+        M(ntp.autokey.group_keys_info)).
     type: str
 seealso:
   - module: ntp.autokey.group_keys
+  - module: ntp.autokey.group_keys_info
 '''
 
 EXAMPLES = r'''
-- name: Trusted host of group "lab"
+# Each host makes its own keys: every task runs on the host whose keys it writes (private keys never leave it).
+
+- name: On the trusted host, Trust Root certificate of group "lab"
   ntp.autokey.host_keys:
+    keysdir: /etc/ntp
     host: th1
     group: lab
     trusted: true
     passphrase: "{{ vault_autokey_th1_password }}"
   no_log: true
 
-- name: Client, certificate renewed 60 days before it expires
+- name: On the trusted host of a GQ group, the certificate carries the GQ public key from group_keys_info
+  ntp.autokey.host_keys:
+    host: th1
+    group: lab
+    trusted: true
+    gq_public_key: "{{ autokey_group.gq_public_key }}"
+    passphrase: "{{ vault_autokey_th1_password }}"
+  no_log: true
+
+- name: On each client, certificate renewed 60 days before it expires
   ntp.autokey.host_keys:
     host: "{{ inventory_hostname_short }}"
     group: lab
@@ -108,12 +122,12 @@ EXAMPLES = r'''
     renew_before: 60
   no_log: true
 
-- name: Appliance-compatible certificate signed with RSA-MD5
+- name: On each group server, an appliance-compatible certificate signed with RSA-MD5
   ntp.autokey.host_keys:
-    host: gs1
+    host: "{{ inventory_hostname_short }}"
     group: lab
     signature: RSA-MD5
-    passphrase: "{{ vault_autokey_gs1_password }}"
+    passphrase: "{{ vault_autokey_password }}"
   no_log: true
 '''
 

@@ -197,3 +197,96 @@ def test_option_errors(tmp_path, kw, message):
     args.update(kw)
     with pytest.raises(MaterialError, match=message):
         GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', **args)
+
+
+# -- header line against the options ----------------------------------------
+
+STOCK_FILES = [
+    ('iff', 'ntpkey_IFFkey', STOCK_PASSWORD), ('iff', 'iffkey.export', STOCK_EXPORT_PASSWORD),
+    ('gq', 'ntpkey_GQkey', STOCK_PASSWORD), ('gq', 'gqkey.export', STOCK_EXPORT_PASSWORD),
+    ('gq', 'gqpar.export', None),
+]
+
+
+@pytest.mark.parametrize('scheme, name, password', STOCK_FILES)
+def test_stock_files_of_group_lab_still_import_with_their_header(scheme, name, password):
+    text = stock(scheme, name)
+    assert '_lab.' in text.split('\n', 1)[0]  # ntpkey_IFFkey_lab.<fs>, ntpkey_iffkey_lab.<fs>, ...
+    source = read_source(scheme, text, password, name, group='lab')
+    assert source.filestamp == parse(text).filestamp
+
+
+@pytest.mark.parametrize('scheme, name, password, message', [
+    ('iff', 'iffpar.export', None, 'ntp-keygen -e: PKCS#8 dropped the public value'),
+    ('mv', 'ntpkey_MVta', STOCK_PASSWORD, 'written by ntp-keygen'),
+    ('mv', 'mvkey.export', STOCK_EXPORT_PASSWORD, 'written by ntp-keygen'),
+    ('mv', 'mvpar.export', None, 'written by ntp-keygen'),
+])
+def test_stock_files_keep_their_own_refusal_with_a_group(scheme, name, password, message):
+    with pytest.raises(MaterialError, match=message):
+        read_source(scheme, stock(scheme, name), password, name, group='lab')
+
+
+def _renamed(text, name):
+    return '# %s\n' % name + text.split('\n', 1)[1]
+
+
+@pytest.mark.parametrize('header', ['ntpkey_iffpar_other.3989000000', 'ntpkey_IFFkey_other.3989000000',
+                                    'ntpkey_iffkey_other.3989000000'])
+def test_header_of_another_group_is_refused(header):
+    text = _renamed(stock('iff', 'iffkey.export'), header)
+    with pytest.raises(MaterialError) as refused:
+        read_source('iff', text, STOCK_EXPORT_PASSWORD, '/tmp/given', group='lab')
+    message = str(refused.value)
+    assert message.startswith('/tmp/given: its header line "# %s" names group other, but group lab was asked' % header)
+    assert 'group: other' in message and 'ntpd reads only the filestamp' in message
+    kind = header.split('_')[1]
+    assert '"# ntpkey_%s_lab.3989000000"' % kind in message  # the fix for a file named after its host
+
+
+@pytest.mark.parametrize('scheme, stock_scheme, name, said', [
+    ('iff', 'gq', 'ntpkey_GQkey', 'GQ'), ('mv', 'iff', 'iffkey.export', 'IFF'), ('gq', 'mv', 'mvpar.export', 'MV'),
+])
+def test_header_of_another_scheme_is_refused(scheme, stock_scheme, name, said):
+    with pytest.raises(MaterialError, match='content: its header line "# ntpkey_[A-Za-z]+_lab.4004507722" says it is '
+                                            '%s material, but scheme %s was asked. Give scheme: %s'
+                                            % (said, scheme, stock_scheme)):
+        read_source(scheme, stock(stock_scheme, name), 'wrong password: the header is checked first', 'content',
+                    group='lab')
+
+
+@pytest.mark.parametrize('header', [
+    'ntpkey_iffkey_th1.example.net.3989000000',  # ntp-keygen without a group: the trusted host's own name
+    'ntpkey_iffkey_LAB.3989000000',  # the same name but for case
+    'somefile.3989000000', 'x.5', 'ntpkey_RSAhost_th.3989000000',  # no group name in it
+])
+def test_headers_that_do_not_clearly_name_another_group_pass(header):
+    source = read_source('iff', _renamed(stock('iff', 'iffkey.export'), header), STOCK_EXPORT_PASSWORD,
+                         'content', group='lab')
+    assert source.filestamp == 3989000000 or header == 'x.5'
+
+
+def test_keysdir_files_are_read_without_the_header_check(tmp_path):
+    """The link names the group; a file adopted under it keeps working."""
+    text = _renamed(stock('iff', 'ntpkey_IFFkey'), 'ntpkey_IFFkey_th1.4004507722')
+    (tmp_path / 'ntpkey_IFFkey_th1.4004507722').write_text(text)
+    os.symlink('ntpkey_IFFkey_th1.4004507722', str(tmp_path / 'ntpkey_iffkey_lab'))
+    m = GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', passphrase=STOCK_PASSWORD, generate=True,
+                      regenerate='never')
+    assert m.plan() == {'params': 'params missing'}
+
+
+def test_unreadable_group_key_message_names_the_file(tmp_path):
+    run(tmp_path, 'iff', generate=True)
+    with pytest.raises(MaterialError) as refused:
+        GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', passphrase='bad', generate=True, size=512).plan()
+    assert str(refused.value).startswith('cannot read the group key %s: ' % (tmp_path / 'ntpkey_iffkey_lab'))
+
+
+# -- exports and facts are one code path ----------------------------------
+
+def test_exports_and_facts_come_from_the_source(tmp_path, scheme):
+    m, dummy = run(tmp_path, scheme, generate=True)
+    source = read_source(scheme, (tmp_path / m.master_link).read_text(), 'thpw', group='lab')
+    assert source.exports('lab', client=1)['params_export'] == m.exports()['params_export']
+    assert source.facts('lab') == dict((k, v) for k, v in m.facts().items() if not k.endswith('_link'))

@@ -137,3 +137,54 @@ def test_inconsistent_values_refused():
     bad = ident.PrivateKey('DSA', p=iff.p, q=iff.q, g=iff.g + 1, priv=iff.b)
     with pytest.raises(ident.IdentityError, match='do not form an IFF'):
         ident.IffKey.from_private_key(bad)
+
+
+# -- each scheme class owns its behaviour ----------------------------------
+
+def test_class_exchange_is_what_the_dispatcher_runs(generated):
+    cls = type(generated)
+    server = ident.as_loaded(generated.server_key(), generated.server_container)
+    gq = getattr(generated, 'v', None)
+    assert cls.exchange(server, generated.params(1), gq) is None
+    assert ident.SCHEMES[generated.scheme] is cls
+    assert cls.exchange(server, generated.params(1), gq, server_fstamp=5, params_fstamp=6) == 'bad_filestamp'
+    with pytest.raises(ident.IdentityError, match='unknown identity scheme'):
+        ident.exchange('pc', server, generated.params(1))
+
+
+def test_classify_tells_what_our_files_hold(generated):
+    cls = type(generated)
+    held = cls.classify(generated.master())
+    assert list(held) == ['key'] and held['key'].public_fingerprint() == generated.public_fingerprint()
+    assert cls.classify([generated.params(1)]) == {'params': generated.params(1)}
+    if generated.scheme == 'mv':
+        assert cls.classify([generated.server_key()]) == {'server': generated.server_key()}
+    assert cls.master_is_server == (generated.scheme != 'mv')
+
+
+def test_classify_stock_files():
+    params = load_pem(parse(stock('iff', 'iffpar.export')).body)
+    with pytest.raises(ident.IdentityError, match='ntp-keygen -e'):
+        ident.IffKey.classify(params)
+    gq_params = ident.GqKey.classify(load_pem(parse(stock('gq', 'gqpar.export')).body))['params']
+    key = ident.GqKey.from_private_key(load_pem(parse(stock('gq', 'ntpkey_GQkey')).body, STOCK_PASSWORD)[0])
+    assert gq_params['e'] == 1 and gq_params['d'] == key.b  # repaired to the layout ntpd reads
+    for name, password in (('ntpkey_MVta', STOCK_PASSWORD), ('mvpar.export', None)):
+        with pytest.raises(ident.IdentityError, match='written by ntp-keygen'):
+            ident.MvKey.classify(load_pem(parse(stock('mv', name)).body, password))
+
+
+def test_facts_and_differences(generated):
+    facts = generated.facts()
+    assert facts['bits'] == generated.bits
+    assert ('gq_public_key' in facts) == (generated.scheme == 'gq')
+    if generated.scheme == 'mv':
+        assert facts['mv_keys'] == generated.keys - 1 and facts['mv_revoked'] == generated.revoked
+        assert generated.usable_clients() == list(range(1, generated.keys))
+        assert generated.differs(256, generated.keys - 1) is None
+        assert generated.differs(256, 9) == 'MV group has %d client keys, 9 requested' % (generated.keys - 1)
+    else:
+        assert generated.usable_clients() is None
+        assert generated.differs(generated.bits, 4) is None
+    assert generated.differs(4096, generated.keys - 1 if generated.scheme == 'mv' else 4) == \
+        'group key is %d bits, 4096 requested' % generated.bits

@@ -9,7 +9,7 @@ PASSWORD = 'Vault-Secret-4711'
 
 
 def args(path, **kw):
-    base = dict(path=str(path), host='th', group='lab', passphrase=PASSWORD, trusted=True, size=1024)
+    base = dict(keysdir=str(path), host='th', group='lab', passphrase=PASSWORD, trusted=True, size=1024)
     base.update(kw)
     return base
 
@@ -67,3 +67,9 @@ def test_rollover_time_in_the_future_is_refused(tmp_path):
     assert result['failed'] and 'lies in the future' in result['msg'] and snapshot(tmp_path) == before
     result, dummy = run_module(host_keys, dict(args(tmp_path), replace_before='2000-01-01T00:00:00Z'))
     assert not result.get('failed') and not result['changed']
+
+
+def test_path_is_an_alias_of_keysdir(tmp_path):
+    result, dummy = run_module(host_keys, dict(path=str(tmp_path), host='th', group='lab', passphrase=PASSWORD,
+                                               size=1024))
+    assert result['changed'] and result['host_key'].startswith(str(tmp_path) + '/ntpkey_RSAhost_th.')

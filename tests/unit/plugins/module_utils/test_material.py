@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The regenerate ladder and rollover time shared by host and group material."""
+import pytest
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import group_material, host_material
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
+    REGENERATE, Loaded, Material, MaterialError, next_filestamp)
+
+DIFFERS = 'key is 1024 bits, 2048 requested'
+
+
+def decide(regenerate, loaded, differs=None, replace_before=None):
+    m = Material(KeysDir('/nonexistent'), regenerate, replace_before=replace_before)
+    return m.replace_reason(loaded, 'key', lambda value: differs)
+
+
+@pytest.mark.parametrize('regenerate, expected', [
+    ('never', None), ('partial_idempotence', DIFFERS), ('full_idempotence', DIFFERS), ('always', 'regenerate=always'),
+])
+def test_mismatch_ladder(regenerate, expected):
+    assert decide(regenerate, Loaded('f', 10, object()), DIFFERS) == expected
+
+
+def test_mismatch_fails_with_regenerate_fail():
+    with pytest.raises(MaterialError, match='^%s and regenerate=fail. Nothing was changed.$' % DIFFERS):
+        decide('fail', Loaded('f', 10, object()), DIFFERS)
+    assert decide('fail', Loaded('f', 10, object())) is None
+
+
+@pytest.mark.parametrize('regenerate', REGENERATE)
+def test_missing_file_is_always_made(regenerate):
+    expected = 'regenerate=always' if regenerate == 'always' else 'key missing'
+    assert decide(regenerate, Loaded()) == expected
+
+
+@pytest.mark.parametrize('regenerate', ['never', 'fail', 'partial_idempotence'])
+def test_unreadable_file_fails_and_names_the_fix(regenerate):
+    with pytest.raises(MaterialError, match='^cannot read the key /k/f: bad decrypt. Check the passphrase; .*'
+                                            'regenerate=full_idempotence .*Nothing was changed.$'):
+        decide(regenerate, Loaded('f', error='/k/f: bad decrypt'))
+
+
+def test_unreadable_file_is_replaced_with_full_idempotence():
+    assert decide('full_idempotence', Loaded('f', error='/k/f: bad')) == 'unreadable (/k/f: bad)'
+    m = Material(KeysDir('/k'), 'always')
+    assert m.unreadable('params file', Loaded('f', error='/k/f: bad')) == 'unreadable (/k/f: bad)'
+
+
+def test_rollover_time_before_the_options():
+    old = Loaded('f', 100, object())
+    assert decide('never', old, replace_before=101) == 'key filestamp 100 is older than the rollover time 101'
+    assert decide('fail', old, DIFFERS, replace_before=101).startswith('key filestamp 100')
+    assert decide('partial_idempotence', old, replace_before=100) is None
+
+
+def test_regenerate_is_checked():
+    with pytest.raises(MaterialError, match='regenerate must be one of never, fail'):
+        Material(KeysDir('/k'), 'sometimes')
+
+
+def test_next_filestamp_is_newer_than_every_existing_one():
+    assert next_filestamp(None, 5) >= 3900000000
+    assert next_filestamp(5000000000, None, 4000000000) == 5000000001
+
+
+def test_both_material_classes_share_the_base_and_the_names():
+    assert issubclass(host_material.HostMaterial, Material) and issubclass(group_material.GroupMaterial, Material)
+    assert issubclass(MaterialError, AutokeyError) and issubclass(MaterialError, ValueError)
+    for name in ('Loaded', 'REGENERATE', 'MaterialError', 'next_filestamp'):  # kept importable from host_material
+        assert getattr(host_material, name) is globals()[name]
