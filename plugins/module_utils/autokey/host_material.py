@@ -28,9 +28,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import certifi
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
     EnvelopeError, KeyFile, file_name, link_name, pem, pem_blocks, subject_name)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
-# Loaded, REGENERATE, MaterialError and next_filestamp stay importable from here.
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (  # noqa: F401
-    REGENERATE, Loaded, Material, MaterialError, next_filestamp)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
+    Loaded, Material, MaterialError, next_filestamp)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import (
     KeyFileError, PrivateKey, load_pem)
 

@@ -124,3 +124,11 @@ def test_header_naming_another_group_or_scheme_is_refused(tmp_path):
     assert result['failed'] and result['msg'].startswith(os.path.join(src, stamped) + ': its header line')
     assert 'says it is GQ material, but scheme iff was asked. Give scheme: gq' in result['msg']
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_binary_src_is_named(tmp_path):
+    src = tmp_path / 'binary'
+    src.write_bytes(b'\xff\xfe\x00garbage')
+    result, dummy = run_module(group_keys, dict(keysdir=str(tmp_path / 'k'), scheme='iff', group='lab',
+                                                server_key=False, src=str(src)))
+    assert result['failed'] and result['msg'] == '%s is not a text file (corrupted?)' % src

@@ -49,8 +49,8 @@ def test_reads_what_group_keys_generated_and_exports_it(tmp_path, scheme):
     assert state(th) == before and not info['changed'] and 'failed' not in info
     for name in ('scheme', 'group', 'filestamp', 'fingerprint', 'bits', 'gq_public_key', 'mv_keys', 'mv_revoked'):
         assert info.get(name) == generated.get(name), name
-    assert info['source'] == os.path.join(str(th), 'ntpkey_%s_lab.%d' % (identity.SCHEMES[scheme].master_kind,
-                                                                          generated['filestamp']))
+    master = 'ntpkey_%s_lab.%d' % (identity.SCHEMES[scheme].master_kind, generated['filestamp'])
+    assert info['source'] == os.path.join(str(th), master)
     assert info['params_export'] == generated['params_export']  # made by the same code
     assert info.get('mv_params_exports') == generated.get('mv_params_exports')
     assert (scheme == 'mv') == ('mv_params_exports' in info)
