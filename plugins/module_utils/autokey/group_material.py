@@ -24,7 +24,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope impor
     EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
-    Loaded, Material, MaterialError, next_filestamp)
+    Material, MaterialError, next_filestamp, read_linked)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 
 DEFAULT_BITS = {'iff': 2048, 'gq': 1016, 'mv': 512}
@@ -141,6 +141,11 @@ def read_source(scheme, text, passphrase=None, where='source', group=None):
         keyfile = parse(text, where)
     except EnvelopeError as exc:
         raise MaterialError(str(exc))
+    return read_keyfile(scheme, keyfile, passphrase, where, group)
+
+
+def read_keyfile(scheme, keyfile, passphrase=None, where='source', group=None):
+    """The GroupSource in a parsed file (read_source)."""
     if group is not None:
         check_header(keyfile, scheme, group, where)
     try:
@@ -167,16 +172,7 @@ def read_given(scheme, group, src=None, content=None, passphrase=None):
 
 def read_link(keysdir, scheme, link, passphrase):
     """Loaded state of the group file behind `link` in `keysdir`; the error names the file."""
-    name = keysdir.link_target(link)
-    if name is None:
-        return Loaded()
-    path = keysdir.join(link)
-    try:
-        source = read_source(scheme, keysdir.read(link), passphrase, path)
-        return Loaded(name, source.filestamp, source)
-    except (MaterialError, OSError, UnicodeDecodeError) as exc:
-        error = str(exc)
-        return Loaded(name, error=error if error.startswith(path) else '%s: %s' % (path, error))
+    return read_linked(keysdir, link, lambda keyfile, path: read_keyfile(scheme, keyfile, passphrase, path))
 
 
 def master_link(scheme, group):

@@ -27,9 +27,8 @@ except ImportError:  # the modules report a missing cryptography (module_support
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import certificate
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
     EnvelopeError, KeyFile, file_name, link_name, pem, pem_blocks, subject_name)
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
-    Loaded, Material, MaterialError, next_filestamp)
+    Loaded, Material, MaterialError, next_filestamp, read_linked)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import (
     KeyFileError, PrivateKey, load_pem)
 
@@ -52,6 +51,13 @@ def fields_from_rsa(private_key):
 def public_fingerprint(public_key):
     spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return 'SHA256:' + hashlib.sha256(spki).hexdigest()
+
+
+def decode_certificate(keyfile, path):
+    blocks = [b for b in pem_blocks(keyfile.body) if b.label == 'CERTIFICATE']
+    if not blocks:
+        raise EnvelopeError('no CERTIFICATE block')
+    return certificate.Certificate(blocks[0].der)
 
 
 class HostMaterial(Material):
@@ -93,30 +99,16 @@ class HostMaterial(Material):
         return self._cached(self.links['cert'], self._read_cert)
 
     def _read_key(self, link):
-        name = self.dir.link_target(link)
-        if name is None:
-            return Loaded()
-        try:
-            keyfile = self.dir.load(link)
-            keys = load_pem(keyfile.body, self.passphrase)
-            if keys[0].algorithm != 'RSA':
-                raise KeyFileError('ntpd needs an RSA key here, found %s' % keys[0].algorithm)
-            return Loaded(name, keyfile.filestamp, rsa_from_fields(keys[0]))
-        except (ValueError, OSError) as exc:  # AutokeyError, or cryptography refusing the numbers
-            return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
+        return read_linked(self.dir, link, self._decode_key)
+
+    def _decode_key(self, keyfile, path):
+        keys = load_pem(keyfile.body, self.passphrase)
+        if keys[0].algorithm != 'RSA':
+            raise KeyFileError('ntpd needs an RSA key here, found %s' % keys[0].algorithm)
+        return rsa_from_fields(keys[0])
 
     def _read_cert(self, link):
-        name = self.dir.link_target(link)
-        if name is None:
-            return Loaded()
-        try:
-            keyfile = self.dir.load(link)
-            blocks = [b for b in pem_blocks(keyfile.body) if b.label == 'CERTIFICATE']
-            if not blocks:
-                raise EnvelopeError('no CERTIFICATE block')
-            return Loaded(name, keyfile.filestamp, certificate.Certificate(blocks[0].der))
-        except (AutokeyError, OSError) as exc:
-            return Loaded(name, error='%s: %s' % (self.dir.join(link), exc))
+        return read_linked(self.dir, link, decode_certificate)
 
     # -- deciding ---------------------------------------------------------
     def _key_reason(self, loaded, what):

@@ -5,7 +5,7 @@
 """What host and group material share: the `regenerate` ladder, the rollover
 time, filestamps and the retirement of replaced files.
 
-A material class reads its files into `Loaded` values, decides with
+A material class reads its files into `Loaded` values (`read_linked`), decides with
 `replace_reason()` (and the three rungs it is made of) why each must be
 replaced, then writes and hands what it replaced to `retire()`.
 """
@@ -35,6 +35,24 @@ class Loaded:
 
     def __init__(self, name=None, filestamp=None, value=None, error=None):
         self.name, self.filestamp, self.value, self.error = name, filestamp, value, error
+
+
+def read_linked(keysdir, link, decode):
+    """Loaded state of the Autokey file behind `link` in `keysdir`.
+
+    `decode(keyfile, path)` turns the parsed file into its value; any error it or
+    the reading raises (ValueError, which AutokeyError is, or OSError) is kept in
+    Loaded.error, naming the file."""
+    name = keysdir.link_target(link)
+    if name is None:
+        return Loaded()
+    path = keysdir.join(link)
+    try:
+        keyfile = keysdir.load(link)
+        return Loaded(name, keyfile.filestamp, decode(keyfile, path))
+    except (ValueError, OSError) as exc:
+        error = str(exc)
+        return Loaded(name, error=error if error.startswith(path) else '%s: %s' % (path, error))
 
 
 class Material:

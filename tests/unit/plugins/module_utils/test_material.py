@@ -6,7 +6,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import group_m
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
-    REGENERATE, Loaded, Material, MaterialError, next_filestamp)
+    REGENERATE, Loaded, Material, MaterialError, next_filestamp, read_linked)
 
 DIFFERS = 'key is 1024 bits, 2048 requested'
 
@@ -70,3 +70,22 @@ def test_both_material_classes_share_the_base_and_the_names():
     assert issubclass(MaterialError, AutokeyError) and issubclass(MaterialError, ValueError)
     for name in ('Loaded', 'MaterialError', 'next_filestamp'):  # still importable from host_material
         assert getattr(host_material, name) is globals()[name]
+
+
+def test_read_linked_names_the_file_once(tmp_path):
+    keysdir = KeysDir(str(tmp_path))
+    assert read_linked(keysdir, 'ntpkey_x_lab', None).name is None
+    keysdir.write('x.7', '# ntpkey_x_lab.7\n\n-----BEGIN X-----\nAAAA\n-----END X-----\n')
+    keysdir.link('ntpkey_x_lab', 'x.7')
+    link = str(tmp_path / 'ntpkey_x_lab')
+    loaded = read_linked(keysdir, 'ntpkey_x_lab', lambda keyfile, path: (keyfile.body.count('-----'), path))
+    assert (loaded.name, loaded.filestamp, loaded.value, loaded.error) == ('x.7', 7, (4, link), None)
+
+    def refuse(keyfile, path):
+        raise MaterialError('bad decrypt')
+    assert read_linked(keysdir, 'ntpkey_x_lab', refuse).error == link + ': bad decrypt'
+    keysdir.write('x.7', 'truncated.7\n')
+    error = read_linked(keysdir, 'ntpkey_x_lab', refuse).error
+    assert error == link + ' has no PEM block (truncated or not an Autokey file)'  # not named twice
+    (tmp_path / 'x.7').write_bytes(b'\xff\xfe')
+    assert read_linked(keysdir, 'ntpkey_x_lab', refuse).error == link + ' is not a text file (corrupted?)'
