@@ -8,24 +8,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def _keysdir(*more):
-    """The keysdir option, declared once for the writers and the readers."""
-    lines = ['options:',
-             '  keysdir:',
-             '    description:',
-             '      - The keys directory (C(keysdir) in C(ntp.conf)).']
-    lines += ['      - %s' % line for line in more]
-    lines += ["      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.",
-              '      - C(path) is an alias, the name of this option before 0.2.0.',
-              '    type: path',
-              '    default: /etc/ntp',
-              '    aliases: [path]']
-    return '\n'.join(lines) + '\n'
-
-
 class ModuleDocFragment(object):
-    # Modules that write key material (ntp.autokey.keysdir).
-    DOCUMENTATION = _keysdir('Created with mode C(0750) if missing.') + r'''
+    # Modules that write key material (ntp.autokey.keysdir). ansible-test reads fragments as literal
+    # strings, so the keysdir option is spelled out in both fragments.
+    DOCUMENTATION = r'''
+options:
+  keysdir:
+    description:
+      - The keys directory (C(keysdir) in C(ntp.conf)).
+      - Created with mode C(0750) if missing.
+      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.
+      - C(path) is an alias, the name of this option before 0.2.0.
+    type: path
+    default: /etc/ntp
+    aliases: [path]
   regenerate:
     description:
       - When to replace existing key material, as in C(community.crypto).
@@ -72,4 +68,15 @@ attributes:
 '''
 
     # Read-only modules (ntp.autokey.keysdir.read_only): the keysdir option alone.
-    READ_ONLY = _keysdir('Only read; nothing in it is written or changed.')
+    READ_ONLY = r'''
+options:
+  keysdir:
+    description:
+      - The keys directory (C(keysdir) in C(ntp.conf)).
+      - Only read; nothing in it is written or changed.
+      - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.
+      - C(path) is an alias, the name of this option before 0.2.0.
+    type: path
+    default: /etc/ntp
+    aliases: [path]
+'''
