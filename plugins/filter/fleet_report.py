@@ -13,12 +13,16 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.fleet import report
 
 
-def fleet_report(results, hosts, trusted_hosts=None):
+def fleet_report(results, hosts, trusted_hosts=None, unmanaged=None, accept_stale_unmanaged=False):
     if not isinstance(results, dict):
         raise AnsibleFilterError('fleet_report: expects a dict of inventory name to status_info result, not %s'
                                  % type(results).__name__)
+    if unmanaged is not None and not isinstance(unmanaged, dict):
+        raise AnsibleFilterError('fleet_report: unmanaged must be a dict (queries, key_file, query), not %s'
+                                 % type(unmanaged).__name__)
     try:
-        return report(dict(results), list(hosts), list(trusted_hosts or []))
+        return report(dict(results), list(hosts), list(trusted_hosts or []), dict(unmanaged or {}),
+                      bool(accept_stale_unmanaged))
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError('fleet_report: a status_info result is malformed (%s: %s)'
                                  % (type(exc).__name__, exc))

@@ -20,7 +20,12 @@ description:
     VRFY with C(ident) but without a scheme bit means the server offers no scheme and ntpd fell back to TC.
     The scheme bits of an association are copied from the server's status word, so they prove nothing on
     their own.
-  - Reads file names and link targets in the keys directory, never file contents.
+  - Reads file names and link targets in the keys directory, and the client params files
+    (C(ntpkey_<scheme>par_<group>)), which are public, to name why an identity exchange fails (stock
+    C(ntp-keygen -e) params, params of another filestamp, a revoked MV client key). Never reads a private key.
+  - Judges the daemon it queries. Its start time comes from ntpd's pidfile (O(pidfile)), else from the
+    service manager (O(service)), else from the only ntpd process of the machine; with several ntpd and
+    neither, and for a remote O(server), RV(status.daemon_started) and RV(status.restart_needed) are null.
 author:
   - ntp.autokey developers (@ntp-autokey)
 options:
@@ -31,8 +36,33 @@ options:
     default: ntpq
   server:
     description:
-      - The ntpd to query. The default is ntpq's own (localhost); remote ntpd usually refuse queries (C(noquery)).
+      - The ntpd to query. The default is ntpq's own (localhost).
+      - Another host's ntpd (for example a trusted host Ansible does not manage, queried from a group server)
+        answers only when its C(restrict) lines let this host query (no C(noquery) for it). Its cryptostats,
+        keys directory and process are not visible from here, so O(cryptostats), O(keysdir), O(config) and
+        O(pidfile) are not read, the identity proof of its associations is inferred, and
+        RV(status.daemon_started) and RV(status.restart_needed) are null.
     type: str
+  pidfile:
+    description:
+      - ntpd's pidfile, which names the daemon being judged (Debian and Ubuntu C(/run/ntpd.pid); RHEL's unit
+        writes none, then O(service) tells).
+    type: path
+    default: /run/ntpd.pid
+  service:
+    description:
+      - The ntpd service, whose main process is the daemon being judged when O(pidfile) names no running ntpd
+        (asked from systemd). By default C(ntp), then C(ntpd).
+    type: str
+  stuck:
+    description:
+      - Certificate names (C(host@group)) of upstreams that are not synchronised and will not be by waiting
+        (their own verdicts are final). An association waiting for one of them is C(blocked), a final verdict,
+        so RV(status.converged) does not wait for them. C(playbooks/verify.yml) passes the group servers it
+        found so while it waits for their clients.
+    type: list
+    elements: str
+    default: []
   cryptostats:
     description:
       - ntpd's cryptostats file. Without it the identity proof is inferred from the flags and errors are unknown.
@@ -69,6 +99,8 @@ attributes:
     description: Nothing changes.
 notes:
   - An association is C(pending) until it reaches a verdict; poll with C(until) on RV(status.converged).
+    A verdict that waiting cannot change (an upstream that will not synchronise, a failure whose cause the
+    params on disk show) ends the wait at once.
   - C(docs/troubleshooting.md) in the collection shows each verdict with real output from the lab.
 '''
 
@@ -85,6 +117,13 @@ EXAMPLES = r'''
   ansible.builtin.assert:
     that: autokey_status.status.problems | length == 0
     fail_msg: "{{ autokey_status.status.problems }}"
+
+# On a group server: what the customer's trusted host (not managed by Ansible) presents now. Its ntp.conf
+# must let this group server query it: a restrict line for this address without noquery.
+- name: Read the trusted host's certificate and offered scheme from here
+  ntp.autokey.status_info:
+    server: stratum1.customer.example
+  register: customer_th
 '''
 
 RETURN = r'''
@@ -123,6 +162,12 @@ status:
     files:
       description: Names in the keys directory that start with C(ntpkey_), with their link targets (null for plain files).
       type: dict
+    params:
+      description:
+        - The client params files in the keys directory (public), by link name (C(ntpkey_iffpar_lab)), each with
+          C(file), C(filestamp), C(scheme), C(layout) (C(verifiable), C(stock) for C(ntp-keygen -e) output that
+          ntpd 4.2.8p15 cannot verify, C(server key), C(unreadable)) and C(problem) (null when usable).
+      type: dict
     associations:
       description:
         - One entry per association. Its C(state) is C(verified), C(tc-only), C(tc-fallback), C(pending),
@@ -135,17 +180,25 @@ status:
       type: list
       elements: dict
     converged:
-      description: No association is pending.
+      description: No association is pending; each has a verdict that waiting would not change.
       type: bool
+    daemon:
+      description:
+        - The ntpd being judged, C(pid) and C(source) (how it was found, for example C(pidfile /run/ntpd.pid),
+          C(service ntp), C(the only ntpd process)), or C(pid) null and C(source) saying why not (several ntpd
+          processes and no pidfile, a remote O(server)).
+      type: dict
     daemon_started:
-      description: When the running ntpd started (Unix seconds), from C(/proc); null when it runs elsewhere.
+      description: When the judged ntpd started (Unix seconds), from C(/proc); null when it runs elsewhere or
+        cannot be told apart from other ntpd processes.
       type: float
     changed_since_start:
       description: Key files (and the configuration file) modified after ntpd started; ntpd reads them only at start.
       type: list
       elements: str
     restart_needed:
-      description: Whether ntpd runs on key material or configuration older than what is on disk.
+      description: Whether ntpd runs on key material or configuration older than what is on disk; null when
+        RV(status.daemon_started) is.
       type: bool
     problems:
       description: What keeps this host from being protected, one sentence each; empty when all is well.
@@ -154,6 +207,7 @@ status:
 '''
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -178,15 +232,23 @@ def keysdir_names(path, mtimes=None):
     return found
 
 
-def daemon_started(proc='/proc'):
-    """Start time (Unix seconds) of the oldest ntpd process, from /proc; None when there is none."""
+PARAMS_LINK = re.compile(r'^ntpkey_(iff|gq|mv)par_(?!.*[.][0-9]+$)')  # the links, not the stamped files
+LOCAL_SERVERS = ('', 'localhost', '127.0.0.1', '::1', 'ip6-localhost')
+
+
+def _boot_time(proc):
+    with open(os.path.join(proc, 'stat')) as handle:
+        return int([line.split()[1] for line in handle if line.startswith('btime ')][0])
+
+
+def ntpd_processes(proc='/proc'):
+    """{pid: start time (Unix seconds)} of every process named ntpd; {} when /proc cannot be read."""
     try:
-        with open(os.path.join(proc, 'stat')) as handle:
-            boot = int([line.split()[1] for line in handle if line.startswith('btime ')][0])
+        boot = _boot_time(proc)
         pids = [p for p in os.listdir(proc) if p.isdigit()]
     except (OSError, IndexError, ValueError):
-        return None
-    starts = []
+        return {}
+    found = {}
     for pid in pids:
         try:
             with open(os.path.join(proc, pid, 'stat')) as handle:
@@ -195,8 +257,59 @@ def daemon_started(proc='/proc'):
             continue
         name, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
         if name == 'ntpd':
-            starts.append(boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK')))
-    return min(starts) if starts else None
+            found[int(pid)] = boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK'))
+    return found
+
+
+def read_pid(path):
+    """The pid written in a pidfile; None when it is missing or holds no number."""
+    text = read_text(path) if path else None
+    return int(text.strip()) if text and text.strip().isdigit() else None
+
+
+def running_daemon(processes, pidfile_pid=None, pidfile=None, service_pid=None, service=None):
+    """{'pid', 'started', 'source'} of the ntpd being judged: the pidfile's, else the service's main process,
+    else the only ntpd process; pid None (and source saying why) when none of them names a running ntpd."""
+    for pid, source in ((pidfile_pid, 'pidfile %s' % pidfile), (service_pid, 'service %s' % service)):
+        if pid in processes:
+            return dict(pid=pid, started=processes[pid], source=source)
+    if len(processes) == 1:
+        pid = list(processes)[0]
+        return dict(pid=pid, started=processes[pid], source='the only ntpd process')
+    if not processes:
+        return dict(pid=None, started=None, source='no ntpd process on this machine')
+    return dict(pid=None, started=None,
+                source='%d ntpd processes, and neither the pidfile (%s) nor the service names one of them: give '
+                       'pidfile' % (len(processes), pidfile))
+
+
+def service_pid(module, names):
+    """Main pid systemd gives for the first of `names` that has one; None without systemd."""
+    systemctl = module.get_bin_path('systemctl')
+    if not systemctl or not os.path.isdir('/run/systemd/system'):
+        return None, None
+    for name in names:
+        rc, out, dummy = module.run_command([systemctl, 'show', '--property', 'MainPID', name])
+        value = out.strip().split('=', 1)[-1] if rc == 0 else ''
+        if value.isdigit() and int(value):
+            return int(value), name
+    return None, None
+
+
+def daemon_started(proc='/proc'):
+    """Start time (Unix seconds) of the only ntpd process; None when there is none or several."""
+    return running_daemon(ntpd_processes(proc))['started']
+
+
+def params_facts(path, files):
+    """read_params facts of every params link (ntpkey_<s>par_<group>) in the keysdir."""
+    found = {}
+    for name in files:
+        if PARAMS_LINK.match(name):
+            text = read_text(os.path.join(path, name))
+            if text is not None:
+                found[name] = autokey_status.read_params(name, text)
+    return found
 
 
 def read_text(path):
@@ -230,6 +343,9 @@ def main():
             config=dict(type='path', default='/etc/ntp.conf'),
             offers=dict(type='str', choices=['iff', 'gq', 'mv']),
             require_identity=dict(type='bool', default=True),
+            pidfile=dict(type='path', default='/run/ntpd.pid'),
+            service=dict(type='str'),
+            stuck=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -237,14 +353,32 @@ def main():
     try:
         assids = [row['assid'] for row in autokey_status.ntpq.read_associations(system)]
         peers = ntpq(module, ['rv %d' % assid for assid in assids]) if assids else ''
-        mtimes = {}
-        files = keysdir_names(module.params['keysdir'], mtimes)
-        if os.path.exists(module.params['config']):
-            mtimes[os.path.basename(module.params['config'])] = os.stat(module.params['config']).st_mtime
-        result = autokey_status.assess(system, peers, read_text(module.params['cryptostats']), files,
+        mtimes, remote = {}, (module.params['server'] or '').strip() not in LOCAL_SERVERS
+        if remote:  # nothing of that host is on this machine: only what ntpq tells
+            files, params, stats = {}, {}, None
+            daemon = dict(pid=None, started=None, source='remote server %s: its process is not visible from here'
+                          % module.params['server'])
+        else:
+            files = keysdir_names(module.params['keysdir'], mtimes)
+            params = params_facts(module.params['keysdir'], files)
+            stats = read_text(module.params['cryptostats'])
+            if os.path.exists(module.params['config']):
+                mtimes[os.path.basename(module.params['config'])] = os.stat(module.params['config']).st_mtime
+            processes = ntpd_processes()
+            by_service, name = (None, None)
+            pid = read_pid(module.params['pidfile'])
+            if pid not in processes:
+                by_service, name = service_pid(module, [module.params['service']] if module.params['service']
+                                               else ['ntp', 'ntpd'])
+            daemon = running_daemon(processes, pid, module.params['pidfile'], by_service, name)
+        result = autokey_status.assess(system, peers, stats, files,
                                        require_identity=module.params['require_identity'],
-                                       offers=module.params['offers'])
-        result.update(autokey_status.restart_facts(daemon_started(), mtimes))
+                                       offers=module.params['offers'], params=params,
+                                       stuck=module.params['stuck'])
+        if remote:
+            result['cryptostats'] = 'not read: remote server'
+        result['daemon'] = dict((k, daemon[k]) for k in ('pid', 'source'))
+        result.update(autokey_status.restart_facts(daemon['started'], mtimes))
     except AutokeyError as exc:
         module.fail_json(msg='cannot understand ntpq output: %s' % exc)
     module.exit_json(changed=False, status=result)

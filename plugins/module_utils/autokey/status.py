@@ -4,8 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One host's Autokey state, judged: what each association really verified, in plain words.
 
-Inputs are texts read on the host (ntpq output, cryptostats) and the names
-in its keysdir; nothing here runs commands, so captured outputs test it.
+Inputs are texts read on the host (ntpq output, cryptostats), the names in
+its keysdir and the facts of its params files (public: read_params); nothing
+here runs commands, so captured outputs test it.
 
 Identity verdict of an association (reference section 5.4):
 * VRFY with ident and a scheme bit: only a real identity exchange sets it;
@@ -20,12 +21,17 @@ __metaclass__ = type
 import time
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptostats, flags, ntpq
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse as parse_keyfile
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 
 CERT_TRUST = 0x01
 CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'), (0x80, 'error'))
 # ntpq's hmode: how this host talks to the association's peer
 MODES = {'1': 'active', '2': 'passive', '3': 'client', '4': 'server', '5': 'broadcast', '6': 'bclient'}
-FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'none')
+# blocked: waits for an upstream that is not synchronised and will not be without a fix there (its own verdict
+# is final: verify.yml passes those upstreams in `stuck`)
+FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'blocked', 'none')
 TRUSTING = ('verified', 'tc-only', 'tc-fallback')  # VRFY set
 
 
@@ -59,8 +65,89 @@ def _params_link(files, scheme, group):
     return 'ntpkey_%spar_%s' % (scheme, group) in files
 
 
-def judge(assoc, files):
-    """(state, verdict, hint) of one association; see the module docstring."""
+STOCK_PARAMS = {
+    'iff': 'written by ntp-keygen -e: PKCS#8 kept no public value v, so OpenSSL hands ntpd pub = g and the IFF '
+           'exchange can never verify',
+    'gq': 'written by ntp-keygen -e: it holds the group key b in the e field (d = 1), but ntpd 4.2.8p15 reads b '
+          'from d, so the GQ exchange can never verify',
+    'mv': 'written by ntp-keygen -e: PKCS#8 kept no public value xhat, so the MV exchange can never verify',
+}
+
+
+def read_params(name, text):
+    """Facts of a client params file (public, nothing secret): {'file', 'filestamp', 'scheme', 'layout', 'problem'}.
+
+    layout is `verifiable` (what ntpd 4.2.8p15 can verify), `stock` (ntp-keygen -e output, which it cannot),
+    `server key` (a group key where params belong) or `unreadable`; problem says why in words (None when usable)."""
+    scheme = name[len('ntpkey_'):].split('par_', 1)[0].lower()
+    facts = dict(file=name, filestamp=None, scheme=scheme, layout='unreadable', problem=None)
+    try:
+        keyfile = parse_keyfile(text, name)
+        facts['filestamp'] = keyfile.filestamp
+        first = load_pem(keyfile.body)[0]
+    except AutokeyError as exc:
+        facts['problem'] = 'cannot be read (%s)' % exc
+        return facts
+    fields = first.fields
+    if scheme == 'iff' and first.algorithm == 'DSA':
+        if fields.get('priv') != 1:
+            facts['layout'], facts['problem'] = 'server key', 'holds the IFF group key itself, not params'
+        else:
+            facts['layout'] = 'verifiable' if 'pub' in fields else 'stock'
+    elif scheme == 'gq' and first.algorithm == 'RSA':
+        if fields.get('p') != 1 or fields.get('q') != 1:
+            facts['layout'], facts['problem'] = 'server key', 'holds the GQ private key u, not params'
+        else:
+            facts['layout'] = 'stock' if fields.get('d') == 1 and fields.get('e') != 1 else 'verifiable'
+    elif scheme == 'mv' and first.algorithm == 'DSA':
+        facts['layout'] = 'verifiable' if 'pub' in fields else 'stock'
+    else:
+        facts['problem'] = 'is a %s key, not %s params' % (first.algorithm, scheme.upper())
+    if facts['layout'] == 'stock':
+        facts['problem'] = STOCK_PARAMS[scheme]
+    return facts
+
+
+def _cause(code, held, scheme):
+    """(cause, hint) of an identity error that the params file on disk explains; None when it does not."""
+    if not held:
+        return None
+    name = held['file']
+    if held['problem'] and code in ('10e', '10f'):
+        return ('%s was %s' % (name, held['problem']) if held['layout'] == 'stock' else '%s %s' % (name, held['problem']),
+                'refused at every poll for as long as these params stay: install params made from the server key by '
+                'this collection (site.yml, or group_keys) and restart ntpd here')
+    if code == '103' and held['filestamp']:
+        return ('the params here are of group key fs %d (%s), the server answers with a group key of another '
+                'filestamp' % (held['filestamp'], name),
+                'refused at every poll until this host holds the params of the key its server runs: install them '
+                '(site.yml with the current key) and restart ntpd here')
+    if code == '10e' and scheme == 'mv' and held['layout'] == 'verifiable':
+        return ('MV client key revoked: the params (fs %s) are of the server\'s group key (the filestamps agree, '
+                'else ntpd says 103), and the server\'s key no longer accepts this client key' % held['filestamp'],
+                'refused until it restarts with a usable client key: give this host a usable autokey_mv_key '
+                '(site.yml), or remove it from the group')
+    if code == '10e' and held['layout'] == 'verifiable':
+        return ('the params (fs %s) do not match the server\'s group key although the filestamps agree: the key was '
+                'regenerated under the same filestamp (ntp-keygen reuses the filestamp of files it reads)'
+                % held['filestamp'],
+                'install params made from the server\'s current key and restart ntpd here; regenerate group keys in '
+                'an empty directory or with ntp.autokey.group_keys so that filestamps change')
+    return None
+
+
+def _upstream(assoc):
+    """Whether the server of an association is synchronised (None: not heard from yet)."""
+    if not assoc.get('reach') or assoc['reach'] == '0' or assoc.get('upstream_stratum') is None:
+        return None
+    return assoc['upstream_leap'] != '11' and assoc['upstream_stratum'] < 16
+
+
+def judge(assoc, files, params=None, stuck=()):
+    """(state, verdict, hint) of one association; see the module docstring.
+
+    `params`: facts of the params files (read_params) by link name; `stuck`: CNs of upstreams that are not
+    synchronised and will not be without a fix there (an association waiting for one of them is blocked)."""
     word = assoc['flags']
     if word is None and assoc['ident']:  # configured with autokey ident, the server has not answered yet
         return 'pending', 'pending: assoc (no answer from the server yet)', 'check that the server runs and is reachable'
@@ -82,17 +169,32 @@ def judge(assoc, files):
     if ident and offered and files and not _params_link(files, offered[0], ident):
         return ('failing', 'failing: no params file ntpkey_%spar_%s' % (offered[0], ident),
                 'the client cannot run the identity exchange and restarts the association (10f); install the params')
+    held = (params or {}).get('ntpkey_%spar_%s' % (offered[0], ident)) if ident and offered else None
+    if errors:
+        last = errors[-1]
+        cause = _cause(last['code'], held, offered[0] if offered else None)
+        if cause:  # the files on disk tell why: waiting changes nothing
+            return 'failing', 'failing: %s %s: %s' % (last['code'], last['text'], cause[0]), cause[1]
     if len(errors) >= 2 or (errors and assoc['restarts']):
         last = errors[-1]
         return 'failing', 'failing: %s %s' % (last['code'], last['text']), last['hint']
+    if assoc['cn'] and assoc['cn'] in stuck:
+        return ('blocked', 'blocked: waits for %s from %s, which is not synchronised and will not be by waiting'
+                % (waiting, assoc['cn']), 'fix %s first (its own verdict says why), then restart ntpd here' % assoc['cn'])
     if errors:
         return 'pending', 'pending: %s (after one %s %s)' % (waiting, errors[-1]['code'], errors[-1]['text']), ''
+    if held and held['problem']:
+        return 'pending', 'pending: %s' % waiting, '%s %s: the exchange will fail' % (held['file'], held['problem'])
     if word['bits']['ENAB'] and not offered and ident:
         return 'pending', 'pending: %s' % waiting, 'the server offers no scheme: this will fall back to TC'
+    if _upstream(assoc) is False:
+        return 'pending', 'pending: %s' % waiting, ('%s is not synchronised (stratum %s): it sends no certificate and '
+                                                    'no signature until it is' % (assoc['cn'] or assoc['address'],
+                                                                                  assoc['upstream_stratum']))
     return 'pending', 'pending: %s' % waiting, ''
 
 
-def association(block, events, certificates, own_host, files):
+def association(block, events, certificates, own_host, files, params=None, stuck=()):
     values, dummy = ntpq.variables(block)
     status = ntpq.peer_status(block['status'])
     address = values.get('srcadr', '')
@@ -107,13 +209,16 @@ def association(block, events, certificates, own_host, files):
         mode=MODES.get(values.get('hmode')),
         ident=values.get('ident') or None, flags=word, reach=values.get('reach'),
         selection=status['selection'], synchronised=status['selection'] in ('sys.peer', 'pps.peer'),
+        upstream_leap=values.get('leap'),
+        upstream_stratum=int(values['stratum']) if values.get('stratum', '').isdigit() else None,
         authentic=status['authentic'], flash=values.get('flash'), step=word['step'] if word else None,
         waiting_for=word['waiting_for'] if word else None, proof=stats['proof'],
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
         trail=[c['subject'] for c in chain],
         received=[dict(subject=c['subject'], issuer=c['issuer'], filestamp=c['filestamp']) for c in stats['certificates']],
         trust_root=dict(root, filestamp=received.get(root['subject'])) if root else None)
-    assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files)
+    assoc['upstream_synchronised'] = _upstream(assoc)
+    assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files, params, stuck)
     if assoc['state'] == 'verified' and not assoc['proof']:
         assoc['proof'] = 'inferred: VRFY with ident %s and %s offered (no cryptostats line for it)' % (
             assoc['ident'], word['schemes'][0].upper())
@@ -121,10 +226,15 @@ def association(block, events, certificates, own_host, files):
 
 
 def assess(system_text, peers_text, cryptostats_text=None, files=None, require_identity=True, offers=None,
-           now=None):
-    """Everything status_info returns about one host (see its RETURN documentation)."""
+           now=None, params=None, stuck=()):
+    """Everything status_info returns about one host (see its RETURN documentation).
+
+    `params`: {link name: read_params facts} of the params files in the keysdir; `stuck`: CNs of upstreams
+    known to stay unsynchronised (their own verdicts are final), so that waiting for them is a verdict too."""
     now = time.time() if now is None else now
     files = files or {}
+    params = params or {}
+    stuck = list(stuck or ())
     blocks = ntpq.read_variables(system_text)
     if not blocks or blocks[0]['associd'] != 0:
         raise ntpq.NtpqError('no system variables in ntpq output (is ntpd running and answering ntpq?)')
@@ -141,14 +251,15 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
         signature=values.get('signature'), certificates=certificates,
         cryptostats='read' if cryptostats_text is not None else 'not available',
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
-        files=files)
+        files=files, params=params)
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
-    result['associations'] = [association(b, events, certificates, own, files)
+    result['associations'] = [association(b, events, certificates, own, files, params, stuck)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
+    waiting = [a for a in trusting if a['cn'] not in stuck]  # trust that can still complete and synchronise
     result['synchronised_to_autokey'] = any(a['synchronised'] for a in trusting)
     result['converged'] = bool(result['associations']) and all(a['state'] in FINAL for a in result['associations']) and all(
-        a['flags']['complete'] for a in trusting) and (result['synchronised_to_autokey'] or not trusting)
+        a['flags']['complete'] for a in waiting) and (result['synchronised_to_autokey'] or not waiting)
     result['problems'] = problems(result, require_identity, offers)
     return result
 
@@ -175,7 +286,7 @@ def problems(result, require_identity=True, offers=None):
     accepted = [a for a in autokey if a['state'] == 'verified' or (a['state'] in TRUSTING and not require_identity)]
     if accepted and not any(a['synchronised'] for a in accepted):
         found.append('not synchronised to its verified association%s (%s)' % (
-            's' if len(accepted) > 1 else '', ', '.join(a['selection'] for a in accepted)))
+            's' if len(accepted) > 1 else '', ', '.join(_unsynchronised(a) for a in accepted)))
     for assoc in autokey:
         state, who = assoc['state'], '%s (%s)' % (assoc['address'], assoc['cn'] or '?')
         if state == 'verified':
@@ -186,9 +297,18 @@ def problems(result, require_identity=True, offers=None):
     return found
 
 
+def _unsynchronised(assoc):
+    who = assoc['cn'] or assoc['address']
+    if assoc.get('upstream_synchronised') is False:
+        return '%s %s: %s is not synchronised itself (stratum %s)' % (who, assoc['selection'], who,
+                                                                     assoc['upstream_stratum'])
+    return '%s %s' % (who, assoc['selection'])
+
+
 def restart_facts(started, mtimes):
-    """Files changed since ntpd started (it reads keys and configuration at start only)."""
+    """Files changed since ntpd started (it reads keys and configuration at start only).
+    `started` None (the daemon judged is not known here): nothing can be said, restart_needed is None."""
     if started is None:
-        return dict(daemon_started=None, changed_since_start=[], restart_needed=False)
+        return dict(daemon_started=None, changed_since_start=[], restart_needed=None)
     newer = sorted(name for name, when in mtimes.items() if when > started)
     return dict(daemon_started=started, changed_since_start=newer, restart_needed=bool(newer))

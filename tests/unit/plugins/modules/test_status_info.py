@@ -72,15 +72,93 @@ def test_unreadable_output_fails_clearly(tmp_path):
     assert result['failed'] and result['msg'].startswith('cannot understand ntpq output')
 
 
-def test_daemon_start_from_proc(tmp_path):
+def fake_proc(tmp_path, processes):
+    """A /proc with `processes` [(pid, comm, start seconds after boot)], booted at 1000."""
     ticks = os.sysconf('SC_CLK_TCK')
-    (tmp_path / 'stat').write_text('cpu 1 2 3\nbtime 1000\n')
-    for pid, comm, start in (('12', 'ntpd', 50 * ticks), ('13', 'ntpd', 70 * ticks), ('14', 'sshd (x)', ticks)):
-        (tmp_path / pid).mkdir()
-        fields = ['S'] + ['0'] * 18 + [str(start)] + ['0'] * 5
-        (tmp_path / pid / 'stat').write_text('%s (%s) %s\n' % (pid, comm, ' '.join(fields)))
-    assert status_info.daemon_started(str(tmp_path)) == 1050
-    assert status_info.daemon_started(str(tmp_path / 'missing')) is None
+    proc = tmp_path / 'proc'
+    proc.mkdir()
+    (proc / 'stat').write_text('cpu 1 2 3\nbtime 1000\n')
+    for pid, comm, start in processes:
+        (proc / pid).mkdir()
+        fields = ['S'] + ['0'] * 18 + [str(start * ticks)] + ['0'] * 5
+        (proc / pid / 'stat').write_text('%s (%s) %s\n' % (pid, comm, ' '.join(fields)))
+    return str(proc)
+
+
+# Two ntpd on one machine (a lab, a chroot): the older one is not the daemon that answers ntpq.
+TWO_NTPD = [('12', 'ntpd', 50), ('13', 'ntpd', 70), ('14', 'sshd (x)', 1)]
+
+
+def test_two_ntpd_the_pidfile_names_the_daemon(tmp_path):
+    processes = status_info.ntpd_processes(fake_proc(tmp_path, TWO_NTPD))
+    assert processes == {12: 1050.0, 13: 1070.0}
+    pidfile = tmp_path / 'ntpd.pid'
+    pidfile.write_text('13\n')
+    daemon = status_info.running_daemon(processes, status_info.read_pid(str(pidfile)), str(pidfile))
+    assert daemon == dict(pid=13, started=1070.0, source='pidfile %s' % pidfile)
+
+
+def test_two_ntpd_without_pidfile_the_service_names_it(tmp_path):
+    processes = status_info.ntpd_processes(fake_proc(tmp_path, TWO_NTPD))
+    daemon = status_info.running_daemon(processes, status_info.read_pid(str(tmp_path / 'none.pid')),
+                                        str(tmp_path / 'none.pid'), 12, 'ntpd')
+    assert daemon == dict(pid=12, started=1050.0, source='service ntpd')
+
+
+def test_two_ntpd_and_nothing_names_one_no_start_time(tmp_path):
+    processes = status_info.ntpd_processes(fake_proc(tmp_path, TWO_NTPD))
+    stale = tmp_path / 'ntpd.pid'
+    stale.write_text('99\n')  # left by a daemon that is gone
+    daemon = status_info.running_daemon(processes, status_info.read_pid(str(stale)), str(stale))
+    assert daemon['pid'] is None and daemon['started'] is None
+    assert daemon['source'].startswith('2 ntpd processes, and neither the pidfile')
+    assert status_info.daemon_started(str(tmp_path / 'proc')) is None  # not the older of the two
+
+
+def test_one_ntpd_is_the_daemon_without_pidfile(tmp_path):
+    processes = status_info.ntpd_processes(fake_proc(tmp_path, [('40', 'ntpd', 5)]))
+    assert status_info.running_daemon(processes)['source'] == 'the only ntpd process'
+    assert status_info.ntpd_processes(str(tmp_path / 'missing')) == {}
+
+
+def run_with_proc(tmp_path, host, proc, pidfile_pid=None, **args):
+    pidfile = tmp_path / 'ntpd.pid'
+    if pidfile_pid:
+        pidfile.write_text('%d\n' % pidfile_pid)
+    real = status_info.ntpd_processes
+    with mock.patch.object(status_info, 'ntpd_processes', lambda: real(proc)), \
+            mock.patch.object(status_info, 'service_pid', lambda module, names: (None, None)):
+        return run(tmp_path, host, pidfile=str(pidfile), **args)
+
+
+def test_module_judges_the_daemon_of_its_pidfile(tmp_path):
+    proc = fake_proc(tmp_path, TWO_NTPD)
+    result, dummy = run_with_proc(tmp_path, 'cl', proc, pidfile_pid=13)
+    status = result['status']
+    assert status['daemon'] == dict(pid=13, source='pidfile %s' % (tmp_path / 'ntpd.pid'))
+    assert status['daemon_started'] == 1070.0 and status['restart_needed'] is True  # fixture files are newer
+
+
+def test_module_without_a_way_to_tell_the_daemon_says_so(tmp_path):
+    proc = fake_proc(tmp_path, TWO_NTPD)
+    result, dummy = run_with_proc(tmp_path, 'cl', proc)
+    status = result['status']
+    assert status['daemon']['pid'] is None and '2 ntpd processes' in status['daemon']['source']
+    assert status['daemon_started'] is None and status['restart_needed'] is None
+    assert status['changed_since_start'] == []
+
+
+def test_remote_server_reads_nothing_local(tmp_path):
+    proc = fake_proc(tmp_path, TWO_NTPD)
+    result, calls = run_with_proc(tmp_path, 'th', proc, pidfile_pid=12, server='192.0.2.10')
+    status = result['status']
+    assert calls[0][-1] == '192.0.2.10'
+    assert status['daemon_started'] is None and status['restart_needed'] is None
+    assert status['daemon'] == dict(pid=None, source='remote server 192.0.2.10: its process is not visible from here')
+    assert status['files'] == {} and status['params'] == {} and status['loaded'] == dict(certificate=None,
+                                                                                          group_keys={})
+    assert status['cryptostats'] == 'not read: remote server'
+    assert status['host'] == 'th@lab' and status['offers'] == ['iff']
 
 
 def test_restart_needed_when_files_changed_after_start():
