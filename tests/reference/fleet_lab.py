@@ -20,7 +20,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope impor
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
 
-from ansible_collections.ntp.autokey.plugins.modules.status_info import keysdir_names
+from ansible_collections.ntp.autokey.plugins.modules.status_info import keysdir_names, params_facts
 import ntplab
 from material import group_master, host_keys, install
 
@@ -83,8 +83,9 @@ def snapshot(host):
     system = host.ntpq(*NTPQ_SYSTEM)
     ids = [line.split()[1] for line in system.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
     peers = host.ntpq(*['rv %s' % assid for assid in ids]) if ids else ''
-    return {'system': system, 'peers': peers, 'cryptostats': host.cryptostats(),
-            'files': keysdir_names(host.host_keysdir)}
+    files = keysdir_names(host.host_keysdir)
+    return {'system': system, 'peers': peers, 'cryptostats': host.cryptostats(), 'files': files,
+            'params': params_facts(host.host_keysdir, files)}
 
 
 def settle(hosts, seconds):
@@ -186,7 +187,8 @@ def remote_snapshot(host, server):
 def _verdict(host):
     snap = snapshot(host)
     try:
-        result = status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'])
+        result = status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'],
+                               params=snap['params'])
     except status.ntpq.NtpqError:  # just restarted, not answering yet
         return []
     return [(a['verdict'], a['synchronised'], (a.get('trust_root') or {}).get('until'))
@@ -265,6 +267,11 @@ def run_unmanaged_states(lab, log=None):
     gs.stop()
     gs.start()
     _wait('cl (new params, not restarted) verified again after gs restarted', lambda: _verified(cl), 120, log)
+    take('server_key_renewed', ['gs', 'cl', 'cl2'])  # cl2 still runs on the old params
+    cl2.stop()
+    cl2.start()
+    _wait('cl2 restarted on the old params against gs on the new server key: 103', lambda: _error(cl2, '103'), 90, log)
+    take('client_left_on_old_params', ['gs', 'cl2'])
     _install_from(cl2, key)
     cl2.stop()
     cl2.start()

@@ -117,6 +117,10 @@ def unmanaged_references(unmanaged):
     return refs, problems, notes
 
 
+def _fs(filestamp):
+    return ' (fs %s)' % filestamp if filestamp else ''
+
+
 def _root_note(ref):
     if ref['managed']:
         return '%s now holds one' % ref['inventory']
@@ -141,9 +145,9 @@ def _stale_root(assoc, refs, running, unchecked):
         root.get('filestamp') and ref['filestamp'] and root['filestamp'] != ref['filestamp'])
     if not differs:
         return None
-    text = ('stale trust: still trusts the %s certificate valid until %s (fs %s), but %s valid until %s (fs %s). '
-            % (root['subject'], root['until'], root.get('filestamp') or '?', _root_note(ref), ref['until'],
-               ref['filestamp'] or '?'))
+    text = ('stale trust: still trusts the %s certificate valid until %s%s, but %s valid until %s%s. '
+            % (root['subject'], root['until'], _fs(root.get('filestamp')), _root_note(ref), ref['until'],
+               _fs(ref['filestamp'])))
     trail = assoc.get('trail') or []
     via = trail[0] if len(trail) > 1 else None
     if via is None:
@@ -151,7 +155,11 @@ def _stale_root(assoc, refs, running, unchecked):
                        'group key changed too and this host still holds the old params): restart ntpd here, then '
                        'on the hosts that sync from it')
     upstream = running.get(via)
-    if upstream and upstream[2] == ref['until']:
+    if upstream and upstream['root_until'] == ref['until']:
+        if not upstream['synchronised']:
+            return text + ('%s already holds the new one but is not synchronised: restarted now, this host would '
+                           'wait for it (no certificate until it is); fix %s first (its own findings say why), then '
+                           'restart ntpd here' % (via, via))
         return text + ('%s already holds the new one: %s; restart ntpd here' % (via, KEEPS))
     return text + ('It came through %s, which still holds the old one: restarted alone, this host fetches the old '
                    'certificate again from %s and stays in stale trust; restart ntpd on %s first, then here'
@@ -164,16 +172,17 @@ def _stale_trail(assoc, running):
     root = (assoc.get('trust_root') or {}).get('subject')
     for cert in assoc.get('received', []):
         now = running.get(cert['subject'])
-        if cert['subject'] == root or not now or not now[1] or now[1] == cert['filestamp']:
+        if cert['subject'] == root or not now or not now['certificate'] or now['certificate'] == cert['filestamp']:
             continue
         found.append('stale trust: holds the %s certificate fs %s, but %s now runs fs %s; %s: restart ntpd here'
-                     % (cert['subject'], cert['filestamp'], now[0], now[1], KEEPS))
+                     % (cert['subject'], cert['filestamp'], now['name'], now['certificate'], KEEPS))
     return found
 
 
 def running_certificates(statuses):
-    """{CN: (inventory name, filestamp of the certificate its ntpd loaded, until of the trusted host certificate
-    it holds, {scheme: fs} of the group keys it serves)} of every host in the run."""
+    """{CN: {'name' (inventory), 'certificate' (filestamp of the certificate its ntpd loaded), 'root_until'
+    (notAfter of the trusted host certificate it holds), 'serves' ({scheme: fs} of its group keys),
+    'synchronised'}} of every host in the run."""
     found = {}
     for name, status in statuses.items():
         if not status or not status.get('host'):
@@ -181,8 +190,9 @@ def running_certificates(statuses):
         roots = [c['until'] for c in status.get('certificates', [])
                  if c['self_signed'] and not c['own'] and c['trusted']]
         loaded = status.get('loaded') or {}
-        found[status['host']] = (name, loaded.get('certificate'), roots[0] if len(roots) == 1 else None,
-                                 loaded.get('group_keys') or {})
+        found[status['host']] = dict(name=name, certificate=loaded.get('certificate'),
+                                     root_until=roots[0] if len(roots) == 1 else None,
+                                     serves=loaded.get('group_keys') or {}, synchronised=status.get('synchronised'))
     return found
 
 
@@ -191,7 +201,7 @@ def _current_group_key(ref, scheme):
     if ref['group_keys'].get(scheme):
         return ref['group_keys'][scheme], '%s now holds fs %s' % (ref['inventory'], ref['group_keys'][scheme])
     if ref['handed_over'].get(scheme):
-        return ref['handed_over'][scheme], ('the key file handed over for %s (autokey_group_key_file) is fs %s'
+        return ref['handed_over'][scheme], ('the key file handed over (autokey_group_key_file) for %s is fs %s'
                                             % (ref['inventory'], ref['handed_over'][scheme]))
     return None, None
 
@@ -208,7 +218,7 @@ def _stale_group(assoc, refs, running):
     text = 'stale group key: verified %s against group key fs %s, but %s. ' % ((scheme or '?').upper(), stamp, where)
     trail = assoc.get('trail') or []
     via = trail[0] if len(trail) > 1 else None
-    served = (running.get(via) or (None, None, None, {}))[3].get(scheme) if via else None
+    served = (running.get(via) or {}).get('serves', {}).get(scheme) if via else None
     if via and served == stamp:
         return text + ('%s still serves fs %s: restarted, this host verifies again against it on the old key; once '
                        '%s serves fs %s this host is refused (103 bad_filestamp) until it holds the new params: '
