@@ -45,6 +45,13 @@ def _certificate(entry, own_host, now):
                 expired=bool(until) and until < time.strftime('%Y%m%d%H%M', time.gmtime(now)))
 
 
+def _hex(value):
+    try:
+        return int((value or '').split()[0], 16)
+    except (IndexError, ValueError):
+        return None
+
+
 def trail(certificates, start, own_host):
     """Certificates from `start` up to a self-signed one, as ntpd's cache holds them."""
     chain, subject, seen = [], start, set()
@@ -136,9 +143,18 @@ def _cause(code, held, scheme):
     return None
 
 
+PKT_STRATUM = 0x0020  # flash TEST6: the server's packets say it is not synchronised (leap 11 or stratum 16)
+
+
 def _upstream(assoc):
-    """Whether the server of an association is synchronised (None: not heard from yet)."""
-    if not assoc.get('reach') or assoc['reach'] == '0' or assoc.get('upstream_stratum') is None:
+    """Whether the server of an association is synchronised; None before anything was heard from it.
+    ntpq keeps the leap and stratum of the last packet ntpd accepted, so the flash bits of the last packet
+    received tell more (a restarted server's packets are dropped for their stratum)."""
+    if assoc.get('upstream_heard') is False:
+        return None
+    if assoc.get('flash_bits') is not None and assoc['flash_bits'] & PKT_STRATUM:
+        return False
+    if assoc.get('upstream_stratum') is None:
         return None
     return assoc['upstream_leap'] != '11' and assoc['upstream_stratum'] < 16
 
@@ -188,9 +204,8 @@ def judge(assoc, files, params=None, stuck=()):
     if word['bits']['ENAB'] and not offered and ident:
         return 'pending', 'pending: %s' % waiting, 'the server offers no scheme: this will fall back to TC'
     if _upstream(assoc) is False:
-        return 'pending', 'pending: %s' % waiting, ('%s is not synchronised (stratum %s): it sends no certificate and '
-                                                    'no signature until it is' % (assoc['cn'] or assoc['address'],
-                                                                                  assoc['upstream_stratum']))
+        return 'pending', 'pending: %s' % waiting, ('%s is not synchronised: it sends no certificate and no signature '
+                                                    'until it is' % (assoc['cn'] or assoc['address']))
     return 'pending', 'pending: %s' % waiting, ''
 
 
@@ -209,7 +224,8 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         mode=MODES.get(values.get('hmode')),
         ident=values.get('ident') or None, flags=word, reach=values.get('reach'),
         selection=status['selection'], synchronised=status['selection'] in ('sys.peer', 'pps.peer'),
-        upstream_leap=values.get('leap'),
+        upstream_leap=values.get('leap'), upstream_heard=values.get('pmode', '0') != '0',
+        flash_bits=_hex(values.get('flash')),
         upstream_stratum=int(values['stratum']) if values.get('stratum', '').isdigit() else None,
         authentic=status['authentic'], flash=values.get('flash'), step=word['step'] if word else None,
         waiting_for=word['waiting_for'] if word else None, proof=stats['proof'],
@@ -300,8 +316,7 @@ def problems(result, require_identity=True, offers=None):
 def _unsynchronised(assoc):
     who = assoc['cn'] or assoc['address']
     if assoc.get('upstream_synchronised') is False:
-        return '%s %s: %s is not synchronised itself (stratum %s)' % (who, assoc['selection'], who,
-                                                                     assoc['upstream_stratum'])
+        return '%s %s: %s is not synchronised itself' % (who, assoc['selection'], who)
     return '%s %s' % (who, assoc['selection'])
 
 
