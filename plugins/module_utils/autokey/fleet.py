@@ -220,9 +220,10 @@ def _stale_group(assoc, refs, running):
     via = trail[0] if len(trail) > 1 else None
     served = (running.get(via) or {}).get('serves', {}).get(scheme) if via else None
     if via and served == stamp:
-        return text + ('%s still serves fs %s: restarted, this host verifies again against it on the old key; once '
-                       '%s serves fs %s this host is refused (103 bad_filestamp) until it holds the new params: '
-                       'install them (site.yml) and restart ntpd here after %s' % (via, stamp, via, current, via))
+        return text + ('%s still serves fs %s: this host verifies against it on the old key, also after a restart; '
+                       'once %s runs on fs %s, this host restarted on these params is refused (103 bad_filestamp) '
+                       'until it holds the new params: install them (site.yml) and restart ntpd here after %s'
+                       % (via, stamp, via, current, via))
     return text + (KEEPS + '; restarted on these params it is refused (103 bad_filestamp): install the new params '
                    '(site.yml), then restart ntpd here')
 

@@ -130,9 +130,9 @@ def test_new_key_file_shows_stale_group_and_server_keys():
             'install the new params (site.yml), then restart ntpd here' % (OLD, NEW)) in result['problems']['gs']
     assert ('192.0.2.11 (gs@lab): stale group key: verified IFF against group key fs %d, but the key file handed '
             'over (autokey_group_key_file) for 192.0.2.10 (not managed here) is fs %d. gs@lab still serves fs %d: '
-            'restarted, this host verifies again against it on the old key; once gs@lab serves fs %d this host is '
-            'refused (103 bad_filestamp) until it holds the new params: install them (site.yml) and restart ntpd '
-            'here after gs@lab' % (OLD, NEW, OLD, NEW)) in result['problems']['cl']
+            'this host verifies against it on the old key, also after a restart; once gs@lab runs on fs %d, this '
+            'host restarted on these params is refused (103 bad_filestamp) until it holds the new params: install '
+            'them (site.yml) and restart ntpd here after gs@lab' % (OLD, NEW, OLD, NEW)) in result['problems']['cl']
 
 
 def test_stale_server_key_state_matches_ntpd():
@@ -234,8 +234,8 @@ def test_read_params_tells_stock_from_verifiable():
 
 
 def test_stock_params_failure_is_final_with_its_cause():
-    params = {'ntpkey_iffpar_lab': status.read_params('ntpkey_iffpar_lab', stock('iff', 'iffpar'))}
-    result = assess('settled', 'clstock', params=params)
+    assert LAB['settled']['clstock']['params']['ntpkey_iffpar_lab']['layout'] == 'stock'  # read by status_info
+    result = assess('settled', 'clstock')
     assoc = [a for a in result['associations'] if a['state'] != 'none'][0]
     assert assoc['state'] == 'failing' and result['converged']
     assert assoc['verdict'] == ('failing: 10e bad_or_missing_group key: ntpkey_iffpar_lab was written by ntp-keygen '
@@ -245,13 +245,15 @@ def test_stock_params_failure_is_final_with_its_cause():
 
 
 def test_revoked_mv_client_key_is_named():
-    dummy, text = _params_text('mv', PrivateKey('DSA', p=23, q=1, g=1, pub=9, priv=5), OLD, 'traditional')
-    params = {'ntpkey_mvpar_lab': status.read_params('ntpkey_mvpar_lab', text)}
-    assoc = [a for a in assess('settled', 'clmv', params=params)['associations'] if a['state'] != 'none'][0]
+    facts = LAB['settled']['clmv']['params']['ntpkey_mvpar_lab']
+    assoc = [a for a in assess('settled', 'clmv')['associations'] if a['state'] != 'none'][0]
     assert assoc['state'] == 'failing'
-    assert assoc['verdict'].startswith('failing: 10e bad_or_missing_group key: MV client key revoked: the params '
-                                       '(fs %d) are of the server\'s group key' % OLD)
+    assert assoc['verdict'] == ('failing: 10e bad_or_missing_group key: MV client key revoked: the params (fs %d) '
+                                'are of the server\'s group key (the filestamps agree, else ntpd says 103), and the '
+                                'server\'s key no longer accepts this client key' % facts['filestamp'])
     assert 'usable autokey_mv_key' in assoc['hint']
+    # without the params facts the same output is only "failing: 10e" after a second error
+    assert assess('settled', 'clmv', params={})['associations'][0]['verdict'] == 'failing: 10e bad_or_missing_group key'
 
 
 def test_params_of_another_filestamp_are_final_at_the_first_103():
@@ -259,9 +261,7 @@ def test_params_of_another_filestamp_are_final_at_the_first_103():
     snap = LAB['stale_server_key']['cl']
     first = [line for line in snap['cryptostats'].splitlines() if ' 103 ' in line][0]
     cut = snap['cryptostats'][:snap['cryptostats'].index(first) + len(first)] + '\n'
-    params = {'ntpkey_iffpar_lab': dict(file='ntpkey_iffpar_lab', filestamp=NEW, scheme='iff', layout='verifiable',
-                                        problem=None)}
-    result = status.assess(snap['system'], snap['peers'], cut, snap['files'], params=params)
+    result = status.assess(snap['system'], snap['peers'], cut, snap['files'], params=snap['params'])
     assoc = [a for a in result['associations'] if a['state'] != 'none'][0]
     assert assoc['state'] == 'failing' and result['converged']
     assert assoc['verdict'] == ('failing: 103 bad_filestamp: the params here are of group key fs %d '
@@ -270,7 +270,16 @@ def test_params_of_another_filestamp_are_final_at_the_first_103():
     assert [a for a in without['associations'] if a['state'] != 'none'][0]['state'] == 'pending'
 
 
-@pytest.mark.parametrize('state', ['settled', 'stale', 'server_restarted_old', 'stale_server_key', 'remedied'])
+def test_group_server_restarted_on_the_new_key_refuses_clients_on_old_params():
+    """Measured: cl2 restarted on the old params against gs running on the new server key: 103 at once."""
+    result = assess('client_left_on_old_params', 'cl2')
+    assoc = [a for a in result['associations'] if a['state'] != 'none'][0]
+    assert assoc['verdict'] == ('failing: 103 bad_filestamp: the params here are of group key fs %d '
+                                '(ntpkey_iffpar_lab), the server answers with a group key of another filestamp' % OLD)
+    assert result['converged']
+
+
+@pytest.mark.parametrize('state', sorted(s for s in LAB if isinstance(LAB[s], dict)))
 def test_every_captured_state_is_judged(state):
     for name, result in results(state).items():
-        assert result['status']['associations'] is not None, name
+        assert result['status']['associations'], name
