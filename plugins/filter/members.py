@@ -16,7 +16,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
 # What an address or a name may look like on a server line: one token, no control characters.
-_ADDRESS = re.compile(r'^[A-Za-z0-9_.:%\[\]-]+$')
+_ADDRESS = re.compile(r'^[A-Za-z0-9_.:%\[\]-]+\Z')
 METHODS = ('autokey', 'none')
 _POLL = range(3, 18)  # ntpd accepts poll exponents 3 (8 s) to 17 (36 h)
 
