@@ -82,6 +82,7 @@ def unmanaged_references(unmanaged):
     key_file = unmanaged.get('key_file') or {}
     handed = {key_file['scheme']: key_file['filestamp']} if key_file.get('filestamp') and key_file.get('scheme') else {}
     answers = _answers(unmanaged.get('queries'))
+    handed_words = '%s fs %s' % (key_file['scheme'].upper(), key_file['filestamp']) if handed else None
     for address in sorted(answers):
         answer = answers[address]
         status, origin = answer['status'], answer['from']
@@ -97,20 +98,17 @@ def unmanaged_references(unmanaged):
         refs[cert['subject']] = dict(until=cert['until'], filestamp=None, group_keys={}, managed=False,
                                      inventory='%s (not managed here)' % address, handed_over=handed,
                                      offers=status.get('offers', []))
+        offers = '/'.join(status.get('offers', [])).upper() or 'no scheme'
+        synchronised = 'synchronised' if status.get('synchronised') else 'not synchronised'
+        compared = ('compared with the key file handed over (%s)' % handed_words if handed
+                    else 'no key file to compare with (autokey_group_key_file)')
         notes.append('%s (not managed here, queried from %s): presents %s valid until %s, offers %s, %s; the group '
-                     'key it holds is not visible to ntpq: %s' % (
-                         address, origin, cert['subject'], cert['until'],
-                         '/'.join(status.get('offers', [])).upper() or 'no scheme',
-                         'synchronised' if status.get('synchronised') else 'not synchronised',
-                         'compared with the key file handed over (%s fs %s)' % (key_file['scheme'].upper(),
-                                                                               key_file['filestamp'])
-                         if handed else 'no key file to compare with (autokey_group_key_file)'))
+                     'key it holds is not visible to ntpq: %s' % (address, origin, cert['subject'], cert['until'],
+                                                                  offers, synchronised, compared))
     if unmanaged and not unmanaged.get('query', True):
         notes.append('trusted hosts not managed here were not queried (verify_unmanaged_query=false): a new '
                      'certificate on them goes unnoticed until a group server restarts; group keys are compared '
-                     'with the key file handed over (%s)' % ('%s fs %s' % (key_file['scheme'].upper(),
-                                                                            key_file['filestamp'])
-                                                              if handed else 'none given'))
+                     'with the key file handed over (%s)' % (handed_words or 'none given'))
         if handed:  # without a certificate, the key file alone is the reference for the group key
             refs[None] = dict(until=None, filestamp=None, group_keys={}, managed=False, handed_over=handed,
                               inventory='the trusted host (not managed here)', offers=[])

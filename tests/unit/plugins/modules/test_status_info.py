@@ -155,8 +155,8 @@ def test_remote_server_reads_nothing_local(tmp_path):
     assert calls[0][-1] == '192.0.2.10'
     assert status['daemon_started'] is None and status['restart_needed'] is None
     assert status['daemon'] == dict(pid=None, source='remote server 192.0.2.10: its process is not visible from here')
-    assert status['files'] == {} and status['params'] == {} and status['loaded'] == dict(certificate=None,
-                                                                                          group_keys={})
+    assert status['files'] == {} and status['params'] == {}
+    assert status['loaded'] == dict(certificate=None, group_keys={})
     assert status['cryptostats'] == 'not read: remote server'
     assert status['host'] == 'th@lab' and status['offers'] == ['iff']
 
