@@ -14,8 +14,10 @@ output the unit tests of the status parser read.
 import os
 import time
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, status
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.ntpq import NtpqError
 
 from ansible_collections.ntp.autokey.plugins.modules.status_info import keysdir_names
 from material import group_master, host_keys, install
@@ -23,6 +25,10 @@ from material import group_master, host_keys, install
 POLL = 'iburst minpoll 3 maxpoll 3'
 LOCAL_CLOCK = ['server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0']
 NTPQ_SYSTEM = ('rv 0', 'as')
+OFFERING = ('th', 'gs', 'gsnokey')  # hosts that hold the group key and offer IFF
+# hosts that trust th's certificate, directly or through a group server: stale trust once th is re-keyed
+TRUSTING_TH = ('gs', 'gsnokey', 'cl', 'clnoident', 'clfallback')
+POLL_SECONDS = 2
 
 
 def trusted_host(host, password='thpw'):
@@ -83,20 +89,58 @@ def snapshot(host):
             'files': keysdir_names(host.host_keysdir)}
 
 
-def settle(hosts, seconds):
-    """Snapshots of every host after `seconds` more of running."""
-    time.sleep(seconds)
+def snapshots(hosts):
     return dict((name, snapshot(host)) for name, host in hosts.items())
 
 
-def run_states(lab, settle_seconds=120):
+def judge(states):
+    """status_info's results for every host of one state ({host: snapshot}) and fleet_report's report on them."""
+    results = {}
+    for name, snap in states.items():
+        results[name] = {'status': status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'],
+                                                 offers='iff' if name in OFFERING else None)}
+    return results, fleet.report(results, sorted(results), ['th'])
+
+
+def converged(states):
+    """Every association of every host has reached a verdict (status_info's converged)."""
+    try:
+        results, dummy = judge(states)
+    except NtpqError:  # a daemon not answering yet
+        return False
+    return all(result['status']['converged'] for result in results.values())
+
+
+def stale_trust_seen(states):
+    """th answers again with its new certificate, and every host that trusted the old one is in stale trust."""
+    try:
+        dummy, report = judge(states)
+    except NtpqError:
+        return False
+    return all(any('stale trust' in p for p in report['problems'].get(name, [])) for name in TRUSTING_TH)
+
+
+def settle(hosts, until, timeout):
+    """Snapshots of every host once `until(snapshots)` holds, polled every POLL_SECONDS; after `timeout` seconds
+    the last snapshots, for the caller's assertions to explain."""
+    deadline = time.time() + timeout
+    while True:
+        states = snapshots(hosts)
+        if until(states) or time.time() >= deadline:
+            return states
+        time.sleep(POLL_SECONDS)
+
+
+def run_states(lab, settle_timeout=240):
     """Snapshots early (6 s), settled, and in stale trust (trusted host re-keyed and restarted)."""
     hosts, filestamp = build(lab)
     for host in hosts.values():
         host.start()
-    states = {'filestamp': filestamp, 'early': settle(hosts, 6), 'settled': settle(hosts, settle_seconds)}
+    # 'early' is a point in time, not a state to wait for: the exchanges still under way (pending verdicts)
+    time.sleep(6)
+    states = {'filestamp': filestamp, 'early': snapshots(hosts), 'settled': settle(hosts, converged, settle_timeout)}
     regenerate_trusted_host(hosts['th'])
     hosts['th'].stop()
     hosts['th'].start()
-    states['stale'] = settle(hosts, 20)
+    states['stale'] = settle(hosts, stale_trust_seen, 60)
     return hosts, states

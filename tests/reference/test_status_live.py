@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """status_info's judgement on live daemons: the fleet of fleet_lab, settled and after the trusted host re-keyed."""
 
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, status
-
 import fleet_lab
 
 EXPECTED = {
@@ -12,19 +10,11 @@ EXPECTED = {
 }
 
 
-def judge(states, state):
-    results = {}
-    for name, snap in states[state].items():
-        results[name] = {'status': status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'],
-                                                 offers='iff' if name in ('th', 'gs', 'gsnokey') else None)}
-    return results, fleet.report(results, sorted(results), ['th'])
-
-
 def test_verdicts_and_stale_trust_on_live_daemons(lab, capsys):
     hosts, states = fleet_lab.run_states(lab)
     for host in hosts.values():
         host.assert_off_the_clock()
-    results, settled = judge(states, 'settled')
+    results, settled = fleet_lab.judge(states['settled'])
     verdicts = dict((name, [a['verdict'] for a in r['status']['associations'] if a['state'] != 'none'])
                     for name, r in results.items())
     expected = dict((name, [verdict]) for name, verdict in EXPECTED.items())
@@ -32,8 +22,8 @@ def test_verdicts_and_stale_trust_on_live_daemons(lab, capsys):
     proof = results['cl']['status']['associations'][0]['proof']
     assert proof == 'iff th@lab fs %d' % states['filestamp']
     assert sorted(settled['problems']) == ['clbadparams', 'clfallback', 'clnoident', 'clnoparams', 'gsnokey']
-    dummy, stale = judge(states, 'stale')
-    for name in ('gs', 'gsnokey', 'cl', 'clnoident', 'clfallback'):
+    dummy, stale = fleet_lab.judge(states['stale'])
+    for name in fleet_lab.TRUSTING_TH:
         assert any('stale trust' in p for p in stale['problems'][name]), (name, stale['problems'].get(name))
     with capsys.disabled():
         print('\nfleet verdicts on live ntpd 4.2.8p15 (settled, then the trusted host re-keyed):\n  '
