@@ -14,10 +14,8 @@ output the unit tests of the status parser read.
 import os
 import time
 
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, status
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.ntpq import NtpqError
 
 from ansible_collections.ntp.autokey.plugins.modules.status_info import keysdir_names
 from material import group_master, host_keys, install
@@ -25,10 +23,6 @@ from material import group_master, host_keys, install
 POLL = 'iburst minpoll 3 maxpoll 3'
 LOCAL_CLOCK = ['server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0']
 NTPQ_SYSTEM = ('rv 0', 'as')
-OFFERING = ('th', 'gs', 'gsnokey')  # hosts that hold the group key and offer IFF
-# hosts that trust th's certificate, directly or through a group server: stale trust once th is re-keyed
-TRUSTING_TH = ('gs', 'gsnokey', 'cl', 'clnoident', 'clfallback')
-POLL_SECONDS = 2
 
 
 def trusted_host(host, password='thpw'):
@@ -89,58 +83,30 @@ def snapshot(host):
             'files': keysdir_names(host.host_keysdir)}
 
 
-def snapshots(hosts):
-    return dict((name, snapshot(host)) for name, host in hosts.items())
-
-
-def judge(states):
-    """status_info's results for every host of one state ({host: snapshot}) and fleet_report's report on them."""
-    results = {}
-    for name, snap in states.items():
-        results[name] = {'status': status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'],
-                                                 offers='iff' if name in OFFERING else None)}
-    return results, fleet.report(results, sorted(results), ['th'])
-
-
-def converged(states):
-    """Every association of every host has reached a verdict (status_info's converged)."""
-    try:
-        results, dummy = judge(states)
-    except NtpqError:  # a daemon not answering yet
-        return False
-    return all(result['status']['converged'] for result in results.values())
-
-
-def stale_trust_seen(states):
-    """th answers again with its new certificate, and every host that trusted the old one is in stale trust."""
-    try:
-        dummy, report = judge(states)
-    except NtpqError:
-        return False
-    return all(any('stale trust' in p for p in report['problems'].get(name, [])) for name in TRUSTING_TH)
-
-
-def settle(hosts, until, timeout):
-    """Snapshots of every host once `until(snapshots)` holds, polled every POLL_SECONDS; after `timeout` seconds
-    the last snapshots, for the caller's assertions to explain."""
-    deadline = time.time() + timeout
+def settle(hosts, seconds, until=None, interval=2):
+    """Snapshots of every host after `seconds` more of running or, with `until`, as soon as `until(snapshots)`
+    holds (polled every `interval` s; after `seconds` the last snapshots, for the caller's assertions to explain)."""
+    deadline = time.time() + seconds
+    if until is None:
+        time.sleep(seconds)
     while True:
-        states = snapshots(hosts)
-        if until(states) or time.time() >= deadline:
+        states = dict((name, snapshot(host)) for name, host in hosts.items())
+        if until is None or until(states) or time.time() >= deadline:
             return states
-        time.sleep(POLL_SECONDS)
+        time.sleep(interval)
 
 
-def run_states(lab, settle_timeout=240):
-    """Snapshots early (6 s), settled, and in stale trust (trusted host re-keyed and restarted)."""
+def run_states(lab, settle_seconds=120, settled=None, stale=None):
+    """Snapshots early (6 s: a point in time, exchanges under way), settled, and in stale trust (trusted host
+    re-keyed and restarted). `settled` and `stale` tell when those states are reached (polled, for at most
+    `settle_seconds` and 60 s); without them, fixed times: `settle_seconds` and 20 s."""
     hosts, filestamp = build(lab)
     for host in hosts.values():
         host.start()
-    # 'early' is a point in time, not a state to wait for: the exchanges still under way (pending verdicts)
-    time.sleep(6)
-    states = {'filestamp': filestamp, 'early': snapshots(hosts), 'settled': settle(hosts, converged, settle_timeout)}
+    states = {'filestamp': filestamp, 'early': settle(hosts, 6),
+              'settled': settle(hosts, settle_seconds, settled)}
     regenerate_trusted_host(hosts['th'])
     hosts['th'].stop()
     hosts['th'].start()
-    states['stale'] = settle(hosts, stale_trust_seen, 60)
+    states['stale'] = settle(hosts, 60, stale) if stale else settle(hosts, 20)
     return hosts, states
