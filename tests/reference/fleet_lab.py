@@ -88,22 +88,32 @@ def snapshot(host):
             'params': params_facts(host.host_keysdir, files)}
 
 
-def settle(hosts, seconds):
-    """Snapshots of every host after `seconds` more of running."""
-    time.sleep(seconds)
-    return dict((name, snapshot(host)) for name, host in hosts.items())
+def settle(hosts, seconds, until=None, interval=2):
+    """Snapshots of every host after `seconds` more of running or, with `until`, as soon as `until(snapshots)`
+    holds (polled every `interval` s; after `seconds` the last snapshots, for the caller's assertions to explain)."""
+    deadline = time.time() + seconds
+    if until is None:
+        time.sleep(seconds)
+    while True:
+        states = dict((name, snapshot(host)) for name, host in hosts.items())
+        if until is None or until(states) or time.time() >= deadline:
+            return states
+        time.sleep(interval)
 
 
-def run_states(lab, settle_seconds=120):
-    """Snapshots early (6 s), settled, and in stale trust (trusted host re-keyed and restarted)."""
+def run_states(lab, settle_seconds=120, settled=None, stale=None):
+    """Snapshots early (6 s: a point in time, exchanges under way), settled, and in stale trust (trusted host
+    re-keyed and restarted). `settled` and `stale` tell when those states are reached (polled, for at most
+    `settle_seconds` and 60 s); without them, fixed times: `settle_seconds` and 20 s."""
     hosts, filestamp = build(lab)
     for host in hosts.values():
         host.start()
-    states = {'filestamp': filestamp, 'early': settle(hosts, 6), 'settled': settle(hosts, settle_seconds)}
+    states = {'filestamp': filestamp, 'early': settle(hosts, 6),
+              'settled': settle(hosts, settle_seconds, settled)}
     regenerate_trusted_host(hosts['th'])
     hosts['th'].stop()
     hosts['th'].start()
-    states['stale'] = settle(hosts, 20)
+    states['stale'] = settle(hosts, 60, stale) if stale else settle(hosts, 20)
     return hosts, states
 
 
