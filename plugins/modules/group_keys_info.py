@@ -215,7 +215,9 @@ def main():
             unmask_public_content(module, source)
             where = p['src'] or 'content'
         else:
-            source, where = read_group_key(keysdir(module), p['scheme'], group, p['passphrase'])
+            keys = keysdir(module)
+            with keys.locked(exclusive=False):  # a shared lock: no run changes the keysdir meanwhile
+                source, where = read_group_key(keys, p['scheme'], group, p['passphrase'])
         result = dict(changed=False, source=where)
         result.update(source.facts(group))
         result.update(source.exports(group, p['export_passphrase']))

@@ -23,6 +23,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identit
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
     EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
     Material, MaterialError, next_filestamp, read_linked)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
@@ -160,8 +161,7 @@ def read_given(scheme, group, src=None, content=None, passphrase=None):
     Refuses a header line that names another scheme or group."""
     if src:
         try:
-            with open(src, 'r') as handle:
-                text = handle.read()
+            text = read_file(src)
         except UnicodeDecodeError:
             raise MaterialError('%s is not a text file (corrupted?)' % src)
         return read_source(scheme, text, passphrase, src, group)
@@ -184,6 +184,10 @@ def read_group_key(keysdir, scheme, group, passphrase):
     """(GroupSource, path) of the group key kept in `keysdir`, read only."""
     link = master_link(scheme, group)
     loaded = read_link(keysdir, scheme, link, passphrase)
+    if loaded.refused:
+        raise MaterialError('%s: remove it; ntp.autokey.group_keys generate=true regenerate=full_idempotence '
+                            'replaces it by a group key made here (what it points to is left alone)'
+                            % loaded.refused)
     if loaded.name is None:
         raise MaterialError('%s does not exist: this host keeps no %s group key of group %s. Generate it with '
                             'ntp.autokey.group_keys generate=true on the trusted host, or read an exported key '
@@ -275,7 +279,9 @@ class GroupMaterial(Material):
                 self.actions[role] = 'group key changed'
             return
         current = self._read(link, passphrase)
-        if current.name is None:
+        if current.refused:
+            self.actions[role] = self.refused_link('%s file' % role, current)
+        elif current.name is None:
             self.actions[role] = '%s missing' % role
         elif current.error:
             self.actions[role] = self.unreadable('%s file' % role, current)
@@ -301,32 +307,35 @@ class GroupMaterial(Material):
 
     # -- writing ----------------------------------------------------------
     def apply(self):
+        """Write the planned files; they take effect together (files.Transaction): on any failure
+        the previous links stay, never params of one group key beside the server key of another."""
         replaced = []
         fs = self.material.filestamp
         master_is_server = self.generate and self.cls.master_is_server
-        if 'master' in self.actions:
-            key = self.material.key
-            name = file_name(self.cls.master_kind, self.group, fs)
-            body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
-            self.dir.write(name, KeyFile(name, fs, body).text())
-            self.dir.link(self.master_link, name)
-            if self.master.name != name:
-                replaced.append(self.master.name)
-            if master_is_server and self.want_server:
-                self.dir.link(self.server_link, name)
-        elif 'server' in self.actions and master_is_server:
-            self.dir.link(self.server_link, self.master.name)
-        for role, link, kind, text in (
-                ('server', self.server_link, '%skey' % self.scheme, self.server_text),
-                ('params', self.params_link, '%spar' % self.scheme, self.params_text)):
-            if role not in self.actions or (role == 'server' and master_is_server):
-                continue
-            name = file_name(kind, self.group, fs)
-            self.dir.write(name, text(name))
-            self.dir.link(link, name)
-            if self.replaced.get(role) != name:
-                replaced.append(self.replaced.get(role))
-        return self.retire(replaced)
+        with self.dir.transaction() as tx:
+            if 'master' in self.actions:
+                key = self.material.key
+                name = file_name(self.cls.master_kind, self.group, fs)
+                body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
+                tx.write(name, KeyFile(name, fs, body).text())
+                tx.link(self.master_link, name)
+                if self.master.name != name:
+                    replaced.append(self.master.name)
+                if master_is_server and self.want_server:
+                    tx.link(self.server_link, name)
+            elif 'server' in self.actions and master_is_server:
+                tx.link(self.server_link, self.master.name)
+            for role, link, kind, text in (
+                    ('server', self.server_link, '%skey' % self.scheme, self.server_text),
+                    ('params', self.params_link, '%spar' % self.scheme, self.params_text)):
+                if role not in self.actions or (role == 'server' and master_is_server):
+                    continue
+                name = file_name(kind, self.group, fs)
+                tx.write(name, text(name))
+                tx.link(link, name)
+                if self.replaced.get(role) != name:
+                    replaced.append(self.replaced.get(role))
+            return tx.commit(replaced, self.backup)
 
     def server_text(self, name, passphrase=None):
         return self.material.server_text(name, passphrase or self.passphrase)
@@ -346,12 +355,15 @@ class GroupMaterial(Material):
         if self.generate:
             links.insert(0, ('group_key', self.master_link))
         for role, link in links:
-            name = self.dir.link_target(link)
+            entry = self.dir.resolve(link)
+            if entry.problem:
+                state[role] = {'file': None, 'filestamp': None, 'refused': entry.problem}
+                continue
             try:
-                fs = self.dir.load(link).filestamp if name else None
-            except (EnvelopeError, OSError, UnicodeDecodeError):
+                fs = self.dir.load(entry.name).filestamp if entry.name else None
+            except (AutokeyError, OSError):
                 fs = 'unreadable'
-            state[role] = {'file': name and self.dir.join(name), 'filestamp': fs}
+            state[role] = {'file': entry.name and self.dir.join(entry.name), 'filestamp': fs}
         return state
 
     def facts(self):

@@ -119,6 +119,8 @@ class HostMaterial(Material):
         return self.replace_reason(loaded, what, differs)
 
     def _cert_reason(self, cert, sign_key, regenerated):
+        if cert.refused:
+            return self.refused_link('certificate', cert)
         if regenerated:
             return 'key regenerated'
         if cert.name is None:
@@ -151,7 +153,7 @@ class HostMaterial(Material):
         cert = self._load_cert()
         host_reason = self._key_reason(host, 'host key')
         sign_reason = self._key_reason(sign, 'sign key') if self.want_sign_key else None
-        stale_sign = None if self.want_sign_key else self.dir.link_target(self.links['sign'])
+        stale_sign = None if self.want_sign_key else self._stale_sign()
         # The certificate carries the sign key (the host key when there is none):
         # a new host key under a separate sign key keeps the certificate.
         signer, signer_reason = (sign, sign_reason) if self.want_sign_key else (host, host_reason)
@@ -160,8 +162,20 @@ class HostMaterial(Material):
                       'stale_sign': stale_sign}
         return dict((k, v[1]) for k, v in self._plan.items() if k != 'stale_sign' and v[1])
 
+    def _stale_sign(self):
+        """A sign-key link left while no sign key is wanted: (its entry, the file it names).
+        Removed with the certificate renewed; a refused entry only under the ladder."""
+        entry = self.dir.resolve(self.links['sign'])
+        if entry.problem:
+            self.refused_link('sign key link (no sign key wanted)',
+                              Loaded(refused=entry.problem, replaceable=entry.replaceable))
+            return (self.links['sign'], None)
+        return (self.links['sign'], entry.name) if entry.name else None
+
     # -- writing ----------------------------------------------------------
     def apply(self):
+        """Write the planned files; they take effect together (files.Transaction): on any failure
+        the previous links stay, never a new key with an old certificate."""
         if self._plan is None:
             self.plan()
         plan = self._plan
@@ -169,32 +183,33 @@ class HostMaterial(Material):
         fs = next_filestamp(*existing)
         replaced = []
         keys = {}
-        for kind, kind_tag in (('host', 'RSAhost'), ('sign', 'RSAsign')):
-            loaded, reason = plan[kind]
-            if kind == 'sign' and not self.want_sign_key:
-                continue
-            if reason:
-                new = rsa.generate_private_key(65537, self.size)
-                name = file_name(kind_tag, self.host, fs)
-                self.dir.write(name, KeyFile(name, fs, fields_from_rsa(new).to_pkcs8_pem(self.passphrase)).text())
-                self.dir.link(self.links[kind], name)
-                replaced.append(loaded.name)
-                keys[kind] = (new, name, fs)
-            else:
-                keys[kind] = (loaded.value, loaded.name, loaded.filestamp)
-        if plan['stale_sign']:
-            self.dir.remove(self.links['sign'])
-            replaced.append(plan['stale_sign'])
-        sign_key = keys['sign' if self.want_sign_key else 'host'][0]
-        cert, cert_reason = plan['cert']
-        if cert_reason:
-            body = certificate.build(sign_key, self.subject, fs, self.lifetime, self.signature,
-                                     self.trusted, self.private, self.gq_public)
-            name = file_name('%scert' % self.signature, self.host, fs)
-            self.dir.write(name, KeyFile(name, fs, pem('CERTIFICATE', body)).text())
-            self.dir.link(self.links['cert'], name)
-            replaced.append(cert.name)
-        backups = self.retire(replaced)
+        with self.dir.transaction() as tx:
+            for kind, kind_tag in (('host', 'RSAhost'), ('sign', 'RSAsign')):
+                loaded, reason = plan[kind]
+                if kind == 'sign' and not self.want_sign_key:
+                    continue
+                if reason:
+                    new = rsa.generate_private_key(65537, self.size)
+                    name = file_name(kind_tag, self.host, fs)
+                    tx.write(name, KeyFile(name, fs, fields_from_rsa(new).to_pkcs8_pem(self.passphrase)).text())
+                    tx.link(self.links[kind], name)
+                    replaced.append(loaded.name)
+                    keys[kind] = (new, name, fs)
+                else:
+                    keys[kind] = (loaded.value, loaded.name, loaded.filestamp)
+            if plan['stale_sign']:
+                tx.remove(plan['stale_sign'][0])
+                replaced.append(plan['stale_sign'][1])
+            sign_key = keys['sign' if self.want_sign_key else 'host'][0]
+            cert, cert_reason = plan['cert']
+            if cert_reason:
+                body = certificate.build(sign_key, self.subject, fs, self.lifetime, self.signature,
+                                         self.trusted, self.private, self.gq_public)
+                name = file_name('%scert' % self.signature, self.host, fs)
+                tx.write(name, KeyFile(name, fs, pem('CERTIFICATE', body)).text())
+                tx.link(self.links['cert'], name)
+                replaced.append(cert.name)
+            backups = tx.commit(replaced, self.backup)
         self._loaded.clear()  # the files changed: describe() must read them again
         return backups
 

@@ -31,10 +31,15 @@ def next_filestamp(*existing):
 
 
 class Loaded:
-    """State of one linked file: its name, filestamp and decoded object, or the error."""
+    """State of one linked file: its name, filestamp and decoded object, or the error.
 
-    def __init__(self, name=None, filestamp=None, value=None, error=None):
+    `refused`: why the entry at the link name is not followed (a link leaving the keysdir,
+    a FIFO, a directory ...; files.KeysDir.resolve), with `name` None; `replaceable`:
+    whether a new link may take its place."""
+
+    def __init__(self, name=None, filestamp=None, value=None, error=None, refused=None, replaceable=True):
         self.name, self.filestamp, self.value, self.error = name, filestamp, value, error
+        self.refused, self.replaceable = refused, replaceable
 
 
 def read_linked(keysdir, link, decode):
@@ -42,13 +47,17 @@ def read_linked(keysdir, link, decode):
 
     `decode(keyfile, path)` turns the parsed file into its value; any error it or
     the reading raises (ValueError, which AutokeyError is, or OSError) is kept in
-    Loaded.error, naming the file."""
-    name = keysdir.link_target(link)
+    Loaded.error, naming the file. A link that leaves the keysdir (or any entry but a
+    regular file or a link to one in the keysdir) is never followed: Loaded.refused."""
+    entry = keysdir.resolve(link)
+    if entry.problem:
+        return Loaded(refused=entry.problem, replaceable=entry.replaceable)
+    name = entry.name
     if name is None:
         return Loaded()
     path = keysdir.join(link)
     try:
-        keyfile = keysdir.load(link)
+        keyfile = keysdir.load(name, path)
         return Loaded(name, keyfile.filestamp, decode(keyfile, path))
     except (ValueError, OSError) as exc:
         error = str(exc)
@@ -76,6 +85,17 @@ class Material:
             raise MaterialError('%s and regenerate=fail. Nothing was changed.' % reason)
         return reason
 
+    def refused_link(self, what, loaded):
+        """An entry that is not followed (`loaded.refused` names it): replaced by a new link
+        with full_idempotence and always, otherwise MaterialError and nothing changes. What
+        it points to is never read, changed or removed."""
+        if loaded.replaceable and self.regenerate in ('full_idempotence', 'always'):
+            return '%s: %s; replaced by a link to material made here (what it points to is left alone)' % (
+                what, loaded.refused)
+        fix = 'remove it, or rerun with regenerate=full_idempotence to replace it by material made here (what it ' \
+              'points to is left alone)' if loaded.replaceable else 'remove it'
+        raise MaterialError('%s: %s. Nothing was changed.' % (loaded.refused, fix))
+
     def unreadable(self, what, loaded):
         """A file that cannot be read (`loaded.error` names it): replaced with
         full_idempotence and always, otherwise MaterialError and nothing changes."""
@@ -95,6 +115,8 @@ class Material:
         """Why the key behind `loaded` must be replaced, or None to keep it.
 
         `differs(value)` says how a readable key differs from the options (None: it does not)."""
+        if loaded.refused:
+            return self.refused_link(what, loaded)
         if self.regenerate == 'always':
             return 'regenerate=always'
         if loaded.name is None:

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -70,25 +71,82 @@ def unmask_public_content(module, source):
         module.no_log_values.discard(content)
 
 
+def attribute_text(mode, uid, gid):
+    return 'mode %04o, owner %d:%d' % (mode, uid, gid)
+
+
 def run(module, build):
     """Build the material object, plan, and apply unless in check mode.
 
-    `build()` returns an object with describe() (current files), plan()
-    ({what: why} for each change), apply() (writes, returns backups) and
+    `build()` returns an object with `dir` (files.KeysDir), describe() (current files),
+    plan() ({what: why} for each change), apply() (writes, returns backups) and
     facts(). ERRORS fail the module with their message.
+
+    The keysdir is a boundary (files.py): plan and apply run under its lock (exclusive;
+    shared in check mode, which writes nothing, not even a lock file). Before anything is
+    read, a keysdir that group or others may write is made safe, and one owned by another
+    account is refused (KeysDir.unsafe). The mode and owner of the files the links name are
+    enforced. Each such fix is a change with its reason and in the diff. On failure nothing
+    is changed: the transaction puts the links back, and what this run fixed or created is
+    put back too.
     """
     try:
         material = build()
-        before = material.describe()
-        reasons = material.plan()
-        result = dict(changed=bool(reasons), reasons=reasons, backup_files=[])
-        if reasons and not module.check_mode:
-            material.dir.ensure()
-            result['backup_files'] = material.apply()
-        after = dict(before, pending=reasons) if module.check_mode else material.describe()
-        result.update(material.facts())
-        if module._diff:
-            result['diff'] = dict(before=before, after=after)
+        keys = material.dir
+        created = False if module.check_mode else keys.ensure()
+        try:
+            with keys.locked(exclusive=not module.check_mode) as exists:
+                result = _plan_and_apply(module, material, keys, exists, created)
+        except BaseException:
+            if created:
+                keys.remove_if_empty()
+            raise
         return material, result
     except ERRORS as exc:
         module.fail_json(msg=str(exc))
+
+
+def _plan_and_apply(module, material, keys, exists, created):
+    check = module.check_mode
+    unsafe = keys.unsafe() if exists else None
+    old_mode = None
+    fixes = {}
+    done = {}
+    if unsafe and not check:
+        old_mode = keys.make_safe()  # first: from now on no other account can change the keysdir
+    try:
+        before = material.describe()
+        reasons = material.plan()
+        fixes = keys.attribute_fixes()
+        changes = dict(reasons)
+        if unsafe:
+            changes['keysdir'] = unsafe
+        if fixes:
+            changes['permissions'] = '; '.join(
+                '%s has %s, %s wanted' % (keys.join(name), attribute_text(*have), attribute_text(*want))
+                for name, (have, want) in sorted(fixes.items()))
+        result = dict(changed=bool(changes), reasons=changes, backup_files=[])
+        if not check:
+            keys.fix_attributes(fixes)
+            done = fixes
+            if reasons:
+                result['backup_files'] = material.apply()
+        after = dict(before, pending=changes) if check else material.describe()
+        result.update(material.facts())
+    except BaseException:
+        keys.fix_attributes(dict((name, (want, have)) for name, (have, want) in done.items()))
+        if old_mode is not None:
+            os.chmod(keys.path, old_mode)
+        raise
+    if created and not changes:
+        keys.remove_if_empty()
+    if module._diff:
+        before, after = dict(before), dict(after)
+        if unsafe:
+            mode = old_mode if old_mode is not None else keys.dir_mode()
+            before['keysdir_mode'], after['keysdir_mode'] = '%04o' % mode, '%04o' % (mode & ~0o022)
+        if fixes:
+            before['file_attributes'] = dict((keys.join(n), attribute_text(*h)) for n, (h, w) in fixes.items())
+            after['file_attributes'] = dict((keys.join(n), attribute_text(*w)) for n, (h, w) in fixes.items())
+        result['diff'] = dict(before=before, after=after)
+    return result
