@@ -328,16 +328,17 @@ class KeysDir:
     def retire(self, names, backup, keep=()):
         """Files that links no longer point to. Their names carry their filestamp, so
         each is its own backup: kept when `backup` (their paths are returned), else
-        removed. Only regular files of the keysdir are retired: names in `keep`, names
-        a link still points to, missing names and anything but a regular file are skipped."""
+        removed. Only regular files of the keysdir with one name are retired: names in
+        `keep`, names a link still points to, missing names, files with other names (hard
+        links) and anything but a regular file are skipped."""
         kept = []
         linked = None
         for name in names:
             if not name or not plain_name(name) or name in keep or self.join(name) in kept:
                 continue
             st = lstat_or_none(self.join(name))
-            if st is None or not stat.S_ISREG(st.st_mode):
-                continue
+            if st is None or not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+                continue  # a file with another name may be one outside the keysdir: neither removed nor a backup
             if linked is None:
                 linked = self.linked_names()
             if name in linked:
