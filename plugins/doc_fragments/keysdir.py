@@ -17,6 +17,10 @@ options:
     description:
       - The keys directory (C(keysdir) in C(ntp.conf)).
       - Created with mode C(0750) if missing.
+      - It must belong to root (or to the user the module runs as). One owned by another account is refused, since
+        that account could replace key files and links behind ntpd; give it to root or choose a directory of its own.
+      - Group or other write permission on it is taken off before anything is read (a change, with its reason and in
+        the diff; not in check mode, which only reports it). A shared sticky directory such as C(/tmp) is refused.
       - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.
       - C(path) is an alias, the name of this option before 0.2.0.
     type: path
@@ -29,7 +33,7 @@ options:
       - C(fail) fails when existing keys differ from the options.
       - C(partial_idempotence) replaces keys that differ from the options; a key that cannot be read
         (wrong passphrase, damaged file) makes the task fail and nothing is changed.
-      - C(full_idempotence) also replaces keys that cannot be read.
+      - C(full_idempotence) also replaces keys that cannot be read, and links ntpd's files must not be (see the notes).
       - C(always) makes new keys on every run (a rollover); not idempotent.
     type: str
     choices: [never, fail, partial_idempotence, full_idempotence, always]
@@ -43,7 +47,9 @@ options:
     default: true
   mode:
     description:
-      - Mode of the files written. Key files must not be readable by others.
+      - Mode of the files written, and of the existing files the links name. Key files must not be readable by others.
+      - Existing files whose mode or owner differ (owner root, or the user the module runs as; the group is kept) are
+        corrected, reported as a change with its reason and in the diff.
     type: str
     choices: ['0600', '0640']
     default: '0600'
@@ -56,7 +62,18 @@ options:
         made by the first run is newer and is kept, so reruns converge.
     type: str
 notes:
-  - Files are written atomically (temporary file, then rename) and links are replaced atomically.
+  - The keys directory is a boundary. A link ntpd opens is used only when it is one file name in the same directory
+    naming a regular file, as C(ntp-keygen) makes it. Any other entry at that name (a link that is absolute, contains
+    C(/) or C(..), or points at a link, a FIFO, a device or a directory; a FIFO or device itself) is never followed;
+    the task fails naming it, or with O(regenerate=full_idempotence) or V(always) it is replaced by a link to material
+    made here. What it pointed to is never read, changed, removed or reported as a backup. A directory at that name
+    always fails the task.
+  - Only regular files with a single name and at most 1 MiB are read, without following links and without blocking.
+  - New files are written under unique temporary names first; then the links are switched together. If anything
+    fails, the previous links are put back and the new files removed, so ntpd always finds either the old set or the
+    new one. On failure nothing is changed.
+  - Runs on the same keys directory wait for each other (a lock on the directory itself, shared in check mode; no
+    lock file is created).
   - ntpd reads key files only at start; restart it after a change.
 attributes:
   check_mode:
@@ -73,7 +90,7 @@ options:
   keysdir:
     description:
       - The keys directory (C(keysdir) in C(ntp.conf)).
-      - Only read; nothing in it is written or changed.
+      - Only read; nothing in it is written or changed. Links are followed only to a file in the same directory.
       - Debian's ntpd may only read C(/etc/ntp/) under its AppArmor profile.
       - C(path) is an alias, the name of this option before 0.2.0.
     type: path

@@ -62,6 +62,7 @@ options:
   src:
     description:
       - Path on the managed host of a group file to install from, as O(content).
+      - Must be a regular file of at most 1 MiB (a FIFO or device is refused, never read).
     type: path
   source_passphrase:
     description:
@@ -231,12 +232,17 @@ server_key_export:
   returned: when O(export_passphrase) is set
   type: str
 reasons:
-  description: What changed (or would change in check mode) and why.
+  description:
+    - What changed (or would change in check mode) and why.
+    - Besides the material, C(keysdir) when group or other write permission was taken off the keys directory, and
+      C(permissions) when the mode or owner of existing files was corrected.
   returned: success
   type: dict
   sample: {"params": "params missing"}
 backup_files:
-  description: Replaced files kept in the keys directory.
+  description:
+    - Replaced files kept in the keys directory. Never a file outside it, even when a replaced link pointed there.
+    - A plain file found where a link belongs is kept as C(<name>.replaced-<unix time>).
   returned: success
   type: list
   elements: str

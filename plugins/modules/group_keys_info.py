@@ -21,6 +21,9 @@ description:
     server key encrypted for transport to group servers. The exports are made by the same code as those of
     M(ntp.autokey.group_keys).
   - Never writes anything and never reports a change.
+  - The link is followed only to a regular file in the keys directory itself (as M(ntp.autokey.group_keys) and
+    C(ntp-keygen) make it); any other link, and a file larger than 1 MiB, fail the task naming it. The read waits
+    for a run of M(ntp.autokey.group_keys) on the same keys directory to end (a shared lock).
 author:
   - ntp.autokey developers (@ntp-autokey)
 extends_documentation_fragment:

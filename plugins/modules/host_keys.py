@@ -199,12 +199,17 @@ not_after:
   returned: when a certificate exists
   type: str
 reasons:
-  description: What changed (or would change in check mode) and why.
+  description:
+    - What changed (or would change in check mode) and why.
+    - Besides the material, C(keysdir) when group or other write permission was taken off the keys directory, and
+      C(permissions) when the mode or owner of existing files was corrected.
   returned: success
   type: dict
   sample: {"cert": "certificate expires 2026-12-01T09:00:00+00:00 (renewal window 30 days)"}
 backup_files:
-  description: Replaced files kept in the keys directory.
+  description:
+    - Replaced files kept in the keys directory. Never a file outside it, even when a replaced link pointed there.
+    - A plain file found where a link belongs is kept as C(<name>.replaced-<unix time>).
   returned: success
   type: list
   elements: str
