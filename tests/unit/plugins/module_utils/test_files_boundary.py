@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The keys directory as a boundary (files.py): links, bounded reads, staged changes with rollback,
 the lock, the keysdir's own mode and owner, and the files' modes and owners."""
-import multiprocessing
 import os
 import stat
 import time
@@ -396,42 +395,61 @@ def test_owner_is_enforced(tmp_path):
 
 # -- the lock ----------------------------------------------------------------------
 
-def hold(path, exclusive, ready, release):
-    with KeysDir(path).locked(exclusive=exclusive):
-        ready.set()
-        release.wait(10)
+class Holder:
+    """A forked process holding the keysdir's lock until released (pipes, no semaphores: the
+    Debian 11 rootfs the module_utils tests also run in has no /dev/shm)."""
+
+    def __init__(self, path, exclusive):
+        ready_r, self.ready_w = os.pipe()
+        self.release_r, release_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: hold the lock until told
+            code = 1
+            try:
+                os.close(ready_r)
+                os.close(release_w)
+                with KeysDir(path).locked(exclusive=exclusive, timeout=5):
+                    os.write(self.ready_w, b'1')
+                    os.read(self.release_r, 1)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(self.ready_w)
+        os.close(self.release_r)
+        self.ready_r, self.release_w = ready_r, release_w
+
+    def wait_ready(self):
+        return os.read(self.ready_r, 1) == b'1'
+
+    def release(self):
+        os.write(self.release_w, b'x')
+        os.close(self.release_w)
+        os.close(self.ready_r)
+        return os.waitpid(self.pid, 0)[1]
 
 
 def test_lock_excludes_another_process(tmp_path):
-    ctx = multiprocessing.get_context('fork')
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=hold, args=(str(tmp_path), True, ready, release))
-    holder.start()
+    holder = Holder(str(tmp_path), True)
     try:
-        assert ready.wait(10)
+        assert holder.wait_ready()
         with pytest.raises(KeysDirError, match='another run has held the lock'):
             with KeysDir(str(tmp_path)).locked(exclusive=False, timeout=0.3):
                 pass
     finally:
-        release.set()
-        holder.join(10)
+        assert holder.release() == 0
     with KeysDir(str(tmp_path)).locked(exclusive=True, timeout=5) as exists:
         assert exists is True
     assert os.listdir(str(tmp_path)) == []  # no lock file
 
 
 def test_shared_locks_coexist(tmp_path):
-    ctx = multiprocessing.get_context('fork')
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=hold, args=(str(tmp_path), False, ready, release))
-    holder.start()
+    holder = Holder(str(tmp_path), False)
     try:
-        assert ready.wait(10)
+        assert holder.wait_ready()
         with KeysDir(str(tmp_path)).locked(exclusive=False, timeout=1):
             pass
     finally:
-        release.set()
-        holder.join(10)
+        assert holder.release() == 0
 
 
 def test_lock_of_a_missing_keysdir_creates_nothing(tmp_path):
