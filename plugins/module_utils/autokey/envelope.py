@@ -23,7 +23,7 @@ NTP_UNIX_OFFSET = 2208988800
 
 _DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
 _MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')
-_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*\Z')
 # ntpd keeps at most 128 octets of host name (ntp.h, extension field budget).
 MAX_SUBJECT = 128
 
