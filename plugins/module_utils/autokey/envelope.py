@@ -65,11 +65,11 @@ def filestamp_from_time(value, now=None):
         except ValueError as exc:
             raise EnvelopeError('%r is not a valid time: %s' % (text, exc))
         stamp = calendar.timegm(moment.timetuple()) + NTP_UNIX_OFFSET
-    if not 0 <= stamp <= MAX_FILESTAMP:
-        raise EnvelopeError('%s lies outside the NTP seconds ntpd keeps in a filestamp (0 to %d)' % (text, MAX_FILESTAMP))
     if stamp > (now or ntp_now()):
         raise EnvelopeError('%s lies in the future: give the time the rollover was decided, so that a rerun '
                             'keeps the material made by the first run' % text)
+    if not 0 <= stamp <= MAX_FILESTAMP:
+        raise EnvelopeError('%s lies outside the NTP seconds ntpd keeps in a filestamp (0 to %d)' % (text, MAX_FILESTAMP))
     return stamp
 
 
