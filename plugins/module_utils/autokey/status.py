@@ -46,7 +46,7 @@ def _certificate(entry, own_host, now):
                 expired=bool(until) and until < time.strftime('%Y%m%d%H%M', time.gmtime(now)))
 
 
-_NUMBER = re.compile(r'^[0-9]{1,10}$')
+_NUMBER = re.compile(r'^[0-9]{1,10}\Z')
 
 
 def number(value):
