@@ -142,8 +142,8 @@ class PrivateKey:
 
 def _text(password):
     if not isinstance(password, (bytes, str)) or not password:
-        raise KeyFileError('an empty password cannot protect or open a key file: give the passphrase ntpd uses on this '
-                          'host (crypto pw)')
+        raise KeyFileError('an empty password cannot protect or open a key file: give the passphrase ntpd uses '
+                           'on this host (crypto pw)')
     return password.encode('utf-8') if isinstance(password, str) else password
 
 

@@ -197,8 +197,8 @@ def test_no_wrong_success_on_a_damaged_host_key(data):
 
 
 @BOUNDED
-@given(st.binary(max_size=300), st.sampled_from(['PRIVATE KEY', 'RSA PRIVATE KEY', 'DSA PRIVATE KEY',
-                                                  'ENCRYPTED PRIVATE KEY']))
+@given(st.binary(max_size=300),
+       st.sampled_from(['PRIVATE KEY', 'RSA PRIVATE KEY', 'DSA PRIVATE KEY', 'ENCRYPTED PRIVATE KEY']))
 def test_garbage_blocks_raise_only_key_file_errors(data, label):
     with pytest.raises(pk.KeyFileError):
         pk.load_block(envelope.PemBlock(label, {}, data), 'pw')
