@@ -333,6 +333,8 @@ def load_block(block, password=None):
     except (der.DerError, KeyFileError) as exc:
         if decrypted:
             raise KeyFileError(BAD_DECRYPT)
+        if isinstance(exc, KeyFileError):
+            raise
         raise KeyFileError('malformed key (corrupted file): %s' % exc)
 
 

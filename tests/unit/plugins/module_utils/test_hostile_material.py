@@ -196,6 +196,14 @@ def test_damaged_host_key_is_never_fine(tmp_path, damaged):
     assert reasons['host'].startswith('unreadable (') and 'bad decrypt' in reasons['host']
 
 
+def test_malformed_encryption_parameters_are_replaced_with_full_idempotence(tmp_path):
+    items = der.decode(pk.encrypt_pkcs8(fields_from_rsa(KEY).pkcs8_der(), 'pw', iterations=1000)).children()
+    put_host_key(tmp_path, 4004507722, pem('ENCRYPTED PRIVATE KEY', der.sequence(items[0].raw, items[1].raw, der.null())))
+    with pytest.raises(MaterialError, match='cannot read the host key .*has 3 elements, 2 expected'):
+        material(tmp_path).plan()
+    assert material(tmp_path, regenerate='full_idempotence').plan()['host'].startswith('unreadable (')
+
+
 def test_host_key_stamped_at_the_maximum(tmp_path):
     put_host_key(tmp_path, 0xFFFFFFFF, fields_from_rsa(KEY).to_pkcs8_pem('pw'))
     m = material(tmp_path, regenerate='always')
