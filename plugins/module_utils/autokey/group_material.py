@@ -21,7 +21,7 @@ import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
-    EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
+    MAX_TEXT, EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
     Material, MaterialError, next_filestamp, read_linked)
@@ -159,15 +159,35 @@ def read_given(scheme, group, src=None, content=None, passphrase=None):
     """The GroupSource in the file `src` or the text `content`, None without either.
     Refuses a header line that names another scheme or group."""
     if src:
-        try:
-            with open(src, 'r') as handle:
-                text = handle.read()
-        except UnicodeDecodeError:
-            raise MaterialError('%s is not a text file (corrupted?)' % src)
-        return read_source(scheme, text, passphrase, src, group)
+        return read_source(scheme, _source_text(src), passphrase, src, group)
     if content:
+        if not isinstance(content, str) or not _is_utf8(content):
+            raise MaterialError('content is not the text of an Autokey file (binary data?): give the file\'s text')
         return read_source(scheme, content, passphrase, 'content', group)
     return None
+
+
+def _is_utf8(text):
+    try:
+        text.encode('utf-8')  # surrogates stand for undecodable bytes
+        return True
+    except UnicodeError:
+        return False
+
+
+def _source_text(src):
+    """The text of the file `src`, at most MAX_TEXT characters and UTF-8 (ntpd reads ASCII PEM)."""
+    try:
+        with open(src, 'rb') as handle:
+            data = handle.read(MAX_TEXT + 1)
+    except (IOError, OSError) as exc:
+        raise MaterialError('cannot read %s: %s' % (src, exc.strerror or exc))
+    if len(data) > MAX_TEXT:
+        raise MaterialError('%s is larger than %d bytes: not an Autokey file' % (src, MAX_TEXT))
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError:
+        raise MaterialError('%s is not a text file (corrupted?): give an Autokey key file' % src)
 
 
 def read_link(keysdir, scheme, link, passphrase):
