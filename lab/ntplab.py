@@ -81,6 +81,22 @@ class Host:
             time.sleep(0.05)
         self.assert_off_the_clock()
 
+    def read_back(self, conf_text):
+        """The configuration ntpd parsed from `conf_text`, as ntpd --saveconfigquit writes it back (ntpd reads
+        the file and exits, without serving)."""
+        with open(in_rootfs(self.root + '/readback.conf'), 'w') as handle:
+            handle.write(conf_text)
+        saved = self.root + '/saved.conf'
+        result = subprocess.run(
+            ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % ROOTFS, '--', '-c',
+             'exec /usr/sbin/ntpd -n -c %s/readback.conf --saveconfigquit=%s' % (self.root, saved)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30, check=False)
+        try:
+            with open(in_rootfs(saved)) as handle:
+                return handle.read()
+        except OSError:
+            raise AssertionError('ntpd saved no configuration (exit %d):\n%s' % (result.returncode, result.stdout))
+
     def assert_off_the_clock(self):
         """Refuse to go on if this ntpd could set the clock."""
         if self.proc.poll() is not None:

@@ -47,6 +47,8 @@ options:
     description:
       - This host's C(crypto pw). Encrypts the group key and the server key written here.
       - Required with O(generate=true) or O(server_key=true).
+      - Printable ASCII without spaces, C(") or C(#), at most 1024 characters (what ntpd reads back exactly
+        from C(ntp.conf)); other passwords are refused.
     type: str
   generate:
     description:
@@ -276,12 +278,15 @@ def main():
                            mutually_exclusive=[('content', 'src')])
     require_cryptography(module)
 
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.conf_tokens import check_password
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import (
         GroupMaterial, check_source_choice, read_given)
 
     p = module.params
 
     def build():
+        if p['passphrase'] is not None:
+            check_password(p['passphrase'])
         check_source_choice(p['generate'], bool(p['src'] or p['content']))
         source = read_given(p['scheme'], p['group'], p['src'], p['content'], p['source_passphrase'])
         unmask_public_content(module, source)

@@ -40,6 +40,8 @@ options:
   passphrase:
     description:
       - Password that encrypts the private keys, the C(crypto pw) value in C(ntp.conf). Keep it in a vault.
+      - Printable ASCII without spaces, C(") or C(#), at most 1024 characters; ntpd would read any other
+        password cut or split from C(ntp.conf), and the keys would not open. Other passwords are refused.
     type: str
     required: true
   size:
@@ -242,6 +244,7 @@ def main():
                            mutually_exclusive=[('trusted', 'private')])
     require_cryptography(module)
 
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.conf_tokens import check_password
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
 
     p = module.params
@@ -255,6 +258,7 @@ def main():
         module.fail_json(msg='lifetime must be at least 1 day and renew_before between 0 and lifetime - 1')
 
     def build():
+        check_password(p['passphrase'])
         return HostMaterial(keysdir(module), p['host'], p['passphrase'], group=p['group'], size=p['size'],
                             signature=p['signature'], lifetime=p['lifetime'], trusted=p['trusted'],
                             private=p['private'], sign_key=p['sign_key'], gq_public=gq_public,

@@ -313,11 +313,7 @@ def params_facts(path, files):
 
 
 def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
+    return autokey_status.read_text(path)
 
 
 def ntpq(module, commands):

@@ -20,9 +20,9 @@ import datetime
 import hashlib
 
 try:
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 except ImportError:  # the modules report a missing cryptography (module_support)
     hashes = None
 
@@ -165,52 +165,56 @@ def build(sign_key, subject, filestamp, days=365, signature=DEFAULT_SIGNATURE,
 
 
 class Certificate:
-    """The fields of a certificate that ntpd and this collection look at."""
+    """The fields of a certificate that ntpd and this collection look at, all read at once:
+    a certificate ntpd could not use raises CertificateError here, never later."""
 
     def __init__(self, data):
         try:
             self._parse(data)
-        except (der.DerError, IndexError, ValueError) as exc:
+        except (der.DerError, IndexError, ValueError, UnsupportedAlgorithm) as exc:
             raise CertificateError('malformed certificate: %s' % exc)
 
     def _parse(self, data):
         self.der = data
-        tbs, algorithm, sig = der.decode(data).expect(der.SEQUENCE, 'Certificate').children()
+        tbs, algorithm, sig = _children(der.decode(data), 3, 'Certificate')
         self.tbs = tbs.raw
-        self.signature_oid = algorithm.children()[0].as_oid()
+        self.signature_oid = algorithm.expect(der.SEQUENCE, 'signature algorithm').children()[0].as_oid()
         self.signature = _BY_OID.get(self.signature_oid)
         self.nid = SIGNATURES[self.signature][1] if self.signature else None
         self.signature_value = sig.as_bits()
-        fields = tbs.children()
+        fields = tbs.expect(der.SEQUENCE, 'TBSCertificate').children()
         if fields[0].tag == 0xA0:
             self.version = fields[0].children()[0].as_int() + 1
             fields = fields[1:]
         else:
             self.version = 1
+        if len(fields) < 6:
+            raise CertificateError('malformed certificate: TBSCertificate has %d fields' % len(fields))
         self.serial = fields[0].as_int()
         self.issuer = _common_name(fields[2])
-        not_before, not_after = fields[3].children()
+        not_before, not_after = _children(fields[3], 2, 'validity')
         self.not_before, self.not_after = not_before.as_time(), not_after.as_time()
         self.subject = _common_name(fields[4])
         self.public_key = serialization.load_der_public_key(fields[5].raw)
+        if not isinstance(self.public_key, rsa.RSAPublicKey):
+            raise CertificateError('the certificate key is not an RSA key: ntpd 4.2.8 signs with RSA only')
         self.extensions = {}
         for item in fields[6:]:
             if item.tag == 0xA3:
-                for ext in item.children()[0].children():
-                    parts = ext.children()
-                    self.extensions[parts[0].as_oid()] = parts[-1].expect(der.OCTET_STRING).content
+                for ext in item.children()[0].expect(der.SEQUENCE, 'extensions').children():
+                    parts = ext.expect(der.SEQUENCE, 'extension').children()
+                    if len(parts) not in (2, 3):
+                        raise CertificateError('malformed certificate: an extension has %d elements' % len(parts))
+                    self.extensions[parts[0].as_oid()] = parts[-1].expect(der.OCTET_STRING, 'extension').content
+        self.eku = _eku(self.extensions.get(OID_EKU))
 
     @property
     def trusted(self):
-        return self._eku() == [OID_TRUST_ROOT]
+        return self.eku == [OID_TRUST_ROOT]
 
     @property
     def private(self):
-        return self._eku() == [OID_PRIVATE]
-
-    def _eku(self):
-        value = self.extensions.get(OID_EKU)
-        return [e.as_oid() for e in der.decode(value).children()] if value else []
+        return self.eku == [OID_PRIVATE]
 
     @property
     def gq_public(self):
@@ -225,16 +229,37 @@ class Certificate:
     def signature_valid(self, public_key=None):
         if not self.signature:
             return False
-        return verify(public_key or self.public_key, self.signature, self.signature_value, self.tbs)
+        try:
+            return verify(public_key or self.public_key, self.signature, self.signature_value, self.tbs)
+        except UnsupportedAlgorithm:
+            raise CertificateError('this Python/OpenSSL cannot verify %s signatures; choose another signature'
+                                   % self.signature)
 
     def fingerprint(self):
         return hashlib.sha256(self.der).hexdigest()
 
 
+def _children(element, count, what):
+    items = element.expect(der.SEQUENCE, what).children()
+    if len(items) != count:
+        raise CertificateError('malformed certificate: %s has %d elements, %d expected' % (what, len(items), count))
+    return items
+
+
+def _eku(value):
+    """The OIDs of an extendedKeyUsage extension value (an empty list without one)."""
+    if value is None:
+        return []
+    try:
+        return [e.as_oid() for e in der.decode(value).expect(der.SEQUENCE, 'extendedKeyUsage').children()]
+    except der.DerError as exc:
+        raise CertificateError('malformed certificate: extendedKeyUsage: %s' % exc)
+
+
 def _common_name(name):
-    for rdn in name.children():
-        for attribute in rdn.children():
-            oid, value = attribute.children()
+    for rdn in name.expect(der.SEQUENCE, 'name').children():
+        for attribute in rdn.expect(der.SET, 'name').children():
+            oid, value = _children(attribute, 2, 'name attribute')
             if oid.as_oid() == OID_CN:
                 return value.as_text()
     raise CertificateError('certificate name has no CN')

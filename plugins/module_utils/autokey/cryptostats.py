@@ -14,12 +14,12 @@ __metaclass__ = type
 
 import re
 
-_LINE = re.compile(r'^(\d+) (\d+(?:\.\d+)?) (\S+) (.*)$')
-_LOADED = re.compile(r'^ntpkey_(\S+?)_(\S+)\.(\d+) (?:mod \d+|0x[0-9a-f]+ len \d+)$')
-_PROOF = re.compile(r'^(iff|gq|mv) (\S+) fs (\d+)$')
-_CERT = re.compile(r'^cert (\S+) (\S+) (0x[0-9a-f]+) (\S+) \((\d+)\) fs (\d+)$')
-_ERROR = re.compile(r'^[0-9a-f]{8} (\d+) (1[0-9a-f]{2}) (\S.*)$')
-_ASSOC = re.compile(r'^assoc (\d+) \d+ host (\S+)')
+_LINE = re.compile(r'^(\d+) (\d+(?:\.\d+)?) (\S+) (.*)$', re.ASCII)
+_LOADED = re.compile(r'^ntpkey_(\S+?)_(\S+)\.(\d+) (?:mod \d+|0x[0-9a-f]+ len \d+)$', re.ASCII)
+_PROOF = re.compile(r'^(iff|gq|mv) (\S+) fs (\d+)$', re.ASCII)
+_CERT = re.compile(r'^cert (\S+) (\S+) (0x[0-9a-f]+) (\S+) \((\d+)\) fs (\d+)$', re.ASCII)
+_ERROR = re.compile(r'^[0-9a-f]{8} (\d+) (1[0-9a-f]{2}) (\S.*)$', re.ASCII)
+_ASSOC = re.compile(r'^assoc (\d+) \d+ host (\S+)', re.ASCII)
 
 # What each error code usually means (autokey reference, section 7.3).
 ERROR_HINTS = {
@@ -56,6 +56,8 @@ class Event:
 
 def read(text):
     """Events of the current daemon run, oldest first; lines that are not cryptostats lines are skipped."""
+    if isinstance(text, bytes):  # ntpd writes ASCII: a damaged byte spoils its own line only
+        text = text.decode('utf-8', 'replace')
     events = []
     for line in (text or '').splitlines():
         match = _LINE.match(line.strip())

@@ -130,10 +130,23 @@ class Element:
         return decode_all(self.content)
 
     def as_int(self):
+        """The INTEGER's value; DerError unless minimally encoded (as OpenSSL requires)."""
         self.expect(INTEGER, 'INTEGER')
-        if not self.content:
+        body = self.content
+        if not body:
             raise DerError('empty INTEGER')
-        return int.from_bytes(self.content, 'big', signed=True)
+        if len(body) > 1 and ((body[0] == 0 and body[1] < 0x80) or (body[0] == 0xFF and body[1] >= 0x80)):
+            raise DerError('INTEGER with superfluous leading bytes (not DER)')
+        return int.from_bytes(body, 'big', signed=True)
+
+    def as_uint(self, what='INTEGER', max_bits=None):
+        """A non-negative INTEGER of at most `max_bits` bits."""
+        value = self.as_int()
+        if value < 0:
+            raise DerError('%s is negative' % what)
+        if max_bits is not None and value.bit_length() > max_bits:
+            raise DerError('%s has %d bits, more than %d' % (what, value.bit_length(), max_bits))
+        return value
 
     def as_oid(self):
         self.expect(OID, 'OBJECT IDENTIFIER')
@@ -145,22 +158,31 @@ class Element:
                 value = 0
         if not arcs or self.content[-1] & 0x80:
             raise DerError('truncated OBJECT IDENTIFIER')
+        if any(byte == 0x80 and (i == 0 or not self.content[i - 1] & 0x80) for i, byte in enumerate(self.content)):
+            raise DerError('OBJECT IDENTIFIER arc with a leading 0x80 (not DER)')
         first = min(arcs[0] // 40, 2)
         return '.'.join(str(a) for a in [first, arcs[0] - 40 * first] + arcs[1:])
 
     def as_text(self):
         if self.tag not in (UTF8_STRING, PRINTABLE_STRING, IA5_STRING):
             raise DerError('tag 0x%02x is not a string' % self.tag)
-        return self.content.decode('utf-8')
+        try:
+            return self.content.decode('utf-8')
+        except UnicodeDecodeError:
+            raise DerError('string is not UTF-8')
 
     def as_time(self):
-        text = self.content.decode('ascii')
-        if self.tag == UTC_TIME:
-            parsed = datetime.datetime.strptime(text, '%y%m%d%H%M%SZ')
-        elif self.tag == GENERALIZED_TIME:
-            parsed = datetime.datetime.strptime(text, '%Y%m%d%H%M%SZ')
-        else:
+        formats = {UTC_TIME: (13, '%y%m%d%H%M%SZ'), GENERALIZED_TIME: (15, '%Y%m%d%H%M%SZ')}
+        if self.tag not in formats:
             raise DerError('tag 0x%02x is not a time' % self.tag)
+        size, layout = formats[self.tag]
+        # strptime alone would take non-ASCII digits and single-digit fields
+        if len(self.content) != size or not _ascii_digits(self.content[:-1]) or self.content[-1:] != b'Z':
+            raise DerError('malformed time %r' % self.content[:20])
+        try:
+            parsed = datetime.datetime.strptime(self.content.decode('ascii'), layout)
+        except ValueError:
+            raise DerError('malformed time %r' % self.content[:20])
         return parsed.replace(tzinfo=datetime.timezone.utc)
 
     def as_bits(self):
@@ -168,6 +190,10 @@ class Element:
         if not self.content or self.content[0] > 7:
             raise DerError('malformed BIT STRING')
         return self.content[1:]
+
+
+def _ascii_digits(data):
+    return bool(data) and all(0x30 <= byte <= 0x39 for byte in bytearray(data))
 
 
 def _read(data, offset):
@@ -185,6 +211,8 @@ def _read(data, offset):
         if count == 0 or count > 4 or pos + count > len(data):
             raise DerError('bad DER length at offset %d' % offset)
         size = int.from_bytes(data[pos:pos + count], 'big')
+        if size < 0x80 or size >> (8 * (count - 1)) == 0:  # DER: the shortest length form only
+            raise DerError('non-minimal DER length at offset %d' % offset)
         pos += count
     end = pos + size
     if end > len(data):
@@ -208,9 +236,9 @@ def decode(data):
     return item
 
 
-def integers(element, count=None):
-    """The INTEGER children of a SEQUENCE, as Python ints."""
-    values = [child.as_int() for child in element.expect(SEQUENCE, 'SEQUENCE').children()]
+def integers(element, count=None, max_bits=None):
+    """The INTEGER children of a SEQUENCE, as non-negative Python ints of at most `max_bits` bits."""
+    values = [child.as_uint(max_bits=max_bits) for child in element.expect(SEQUENCE, 'SEQUENCE').children()]
     if count is not None and len(values) != count:
         raise DerError('expected %d integers, found %d' % (count, len(values)))
     return values

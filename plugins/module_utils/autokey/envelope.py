@@ -20,10 +20,11 @@ import time
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
 NTP_UNIX_OFFSET = 2208988800
+MAX_FILESTAMP = 0xFFFFFFFF  # ntpd keeps filestamps in 32 bits
 
 _DAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
 _MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')
-_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*\Z')
 # ntpd keeps at most 128 octets of host name (ntp.h, extension field budget).
 MAX_SUBJECT = 128
 
@@ -40,7 +41,8 @@ def ntp_to_unix(filestamp):
     return filestamp - NTP_UNIX_OFFSET
 
 
-_WHEN = re.compile(r'^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?(?:Z|[+]00:?00)?$')
+_WHEN = re.compile(r'^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?(?:Z|[+]00:?00)?$')
+_DIGITS = re.compile(r'^[0-9]+$')
 
 
 def filestamp_from_time(value, now=None):
@@ -49,7 +51,7 @@ def filestamp_from_time(value, now=None):
     Refuses the future: material made now would still be older, so a rerun would
     replace it again and never converge."""
     text = str(value).strip()
-    if text.isdigit():
+    if _DIGITS.match(text):  # ASCII only: str.isdigit() takes digits int() refuses
         stamp = int(text)
     else:
         match = _WHEN.match(text)
@@ -66,6 +68,8 @@ def filestamp_from_time(value, now=None):
     if stamp > (now or ntp_now()):
         raise EnvelopeError('%s lies in the future: give the time the rollover was decided, so that a rerun '
                             'keeps the material made by the first run' % text)
+    if not 0 <= stamp <= MAX_FILESTAMP:
+        raise EnvelopeError('%s lies outside the NTP seconds ntpd keeps in a filestamp (0 to %d)' % (text, MAX_FILESTAMP))
     return stamp
 
 
@@ -137,26 +141,69 @@ class PemBlock:
         self.der = der
 
 
-_BLOCK = re.compile(
-    r'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----', re.DOTALL)
+# Bounds of what is read: the largest Autokey file (an MV master with 100 client keys) is far below both.
+MAX_TEXT = 1 << 20
+MAX_BLOCKS = 256
+_BEGIN, _END, _DASHES = '-----BEGIN ', '-----END ', '-----'
+_LABEL = re.compile(r'^[A-Z0-9 ]+$')
+
+
+def _label(line, marker):
+    """The label of a `-----BEGIN <label>-----` (or END) line, None for any other line."""
+    line = line.rstrip('\r')
+    if not line.startswith(marker) or not line.endswith(_DASHES) or len(line) < len(marker) + len(_DASHES) + 1:
+        return None
+    label = line[len(marker):-len(_DASHES)]
+    return label if _LABEL.match(label) else None
+
+
+def check_size(text, source='text'):
+    if len(text) > MAX_TEXT:
+        raise EnvelopeError('%s is %d characters long, more than the %d of any Autokey file: not a key file'
+                            % (source, len(text), MAX_TEXT))
 
 
 def pem_blocks(text):
-    blocks = []
-    for match in _BLOCK.finditer(text):
-        body = match.group(2)
-        headers = {}
-        if ':' in body.split('\n', 1)[0]:
-            head, _sep, body = body.partition('\n\n')
-            for line in head.splitlines():
-                key, _colon, value = line.partition(':')
-                headers[key.strip()] = value.strip()
-        try:
-            der = base64.b64decode(''.join(body.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise EnvelopeError('PEM block %s is not valid base64' % match.group(1))
-        blocks.append(PemBlock(match.group(1), headers, der))
+    """The PEM blocks of `text`, read line by line as OpenSSL's PEM reader does (in linear time).
+    Text outside blocks is skipped; a block without its END line is an error, as it is for ntpd."""
+    check_size(text)
+    blocks, label, lines = [], None, []
+    for line in text.split('\n'):
+        if label is None:
+            label = _label(line, _BEGIN)
+            lines = []
+            continue
+        if line.startswith(_END):
+            if _label(line, _END) != label:
+                raise EnvelopeError('PEM block %s ends with %r (damaged file)' % (label, line.strip()[:60]))
+            if len(blocks) == MAX_BLOCKS:
+                raise EnvelopeError('more than %d PEM blocks: not an Autokey file' % MAX_BLOCKS)
+            blocks.append(_block(label, lines))
+            label = None
+        else:
+            lines.append(line.rstrip('\r'))
+    if label is not None:
+        raise EnvelopeError('incomplete PEM block %s: no END line (truncated file?)' % label)
     return blocks
+
+
+def _block(label, lines):
+    headers = {}
+    if lines and ':' in lines[0]:  # RFC 1421 headers (Proc-Type, DEK-Info) up to a blank line
+        try:
+            blank = lines.index('')
+        except ValueError:
+            raise EnvelopeError('PEM block %s has headers but no blank line after them' % label)
+        for line in lines[:blank]:
+            key, _colon, value = line.partition(':')
+            headers[key.strip()] = value.strip()
+        lines = lines[blank + 1:]
+    body = ''.join(''.join(lines).split())
+    try:
+        der = base64.b64decode(body.encode('ascii'), validate=True)
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
+        raise EnvelopeError('PEM block %s is not valid base64' % label)
+    return PemBlock(label, headers, der)
 
 
 class KeyFile:
@@ -176,13 +223,17 @@ class KeyFile:
         return pem_blocks(self.body)
 
 
+# sscanf("%u"): C white space, an optional sign, ASCII digits (a '-' is refused here, not wrapped around)
+_STAMP = re.compile(r'[ \t\n\v\f\r]*\+?([0-9]+)')
+
+
 def parse_filestamp(first_line):
     """The filestamp exactly as ntpd reads it: digits after the last dot of line 1."""
     dot = first_line.rfind('.')
     if dot < 0:
         raise EnvelopeError('line 1 has no filestamp (no ".<digits>" at its end)')
-    match = re.match(r'\s*\+?(\d+)', first_line[dot + 1:])
-    if not match or int(match.group(1)) > 0xFFFFFFFF:
+    match = _STAMP.match(first_line[dot + 1:])
+    if not match or int(match.group(1)) > MAX_FILESTAMP:
         raise EnvelopeError('line 1 has an invalid filestamp %r' % first_line[dot + 1:].strip())
     return int(match.group(1))
 
@@ -191,6 +242,7 @@ def parse(text, source='file'):
     """Parse an Autokey file written by ntp-keygen or by this collection."""
     if not text.strip():
         raise EnvelopeError('%s is empty' % source)
+    check_size(text, source)
     first = text.split('\n', 1)[0].rstrip('\r')
     try:
         filestamp = parse_filestamp(first)
@@ -201,6 +253,10 @@ def parse(text, source='file'):
     if begin < 0:
         raise EnvelopeError('%s has no PEM block (truncated or not an Autokey file)' % source)
     body = text[begin:]
-    if not pem_blocks(body):
+    try:
+        blocks = pem_blocks(body)
+    except EnvelopeError as exc:
+        raise EnvelopeError('%s: %s' % (source, exc))
+    if not blocks:
         raise EnvelopeError('%s has an incomplete PEM block (truncated file?)' % source)
     return KeyFile(name, filestamp, body)

@@ -74,22 +74,22 @@ def read_file(path, follow=True, limit=MAX_FILE):
     never any content. UnicodeDecodeError for a file that is not text."""
     st = os.stat(path) if follow else os.lstat(path)
     if not stat.S_ISREG(st.st_mode):
-        raise KeysDirError('%s is %s, not a key file: it is not read' % (path, kind_of(st.st_mode)))
+        raise KeysDirError('cannot read %s: it is %s, not a key file' % (path, kind_of(st.st_mode)))
     flags = os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise KeysDirError('%s became a link while being read: it is not followed' % path)
+            raise KeysDirError('cannot read %s: it is a link, which is not followed here' % path)
         raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise KeysDirError('%s is %s, not a key file: it is not read' % (path, kind_of(st.st_mode)))
+            raise KeysDirError('cannot read %s: it is %s, not a key file' % (path, kind_of(st.st_mode)))
         if not follow and st.st_nlink > 1:
-            raise KeysDirError('%s has %d names (hard links): a key file written by ntp-keygen or this collection '
-                               'has one, and another name may lie outside the keys directory. Remove the other names '
-                               'or this one' % (path, st.st_nlink))
+            raise KeysDirError('cannot read %s: it has %d names (hard links); a key file written by ntp-keygen or '
+                               'this collection has one, and another name may lie outside the keys directory. Remove '
+                               'the other names or this one' % (path, st.st_nlink))
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, 65536)
@@ -98,7 +98,7 @@ def read_file(path, follow=True, limit=MAX_FILE):
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise KeysDirError('%s is larger than %d bytes: not a key file, it is not read' % (path, limit))
+            raise KeysDirError('cannot read %s: it is larger than %d bytes, not a key file' % (path, limit))
     finally:
         os.close(fd)
     return b''.join(chunks).decode('utf-8')

@@ -21,7 +21,7 @@ import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
-    EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
+    MAX_TEXT, EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
@@ -160,14 +160,33 @@ def read_given(scheme, group, src=None, content=None, passphrase=None):
     """The GroupSource in the file `src` or the text `content`, None without either.
     Refuses a header line that names another scheme or group."""
     if src:
-        try:
-            text = read_file(src)
-        except UnicodeDecodeError:
-            raise MaterialError('%s is not a text file (corrupted?)' % src)
-        return read_source(scheme, text, passphrase, src, group)
+        return read_source(scheme, _source_text(src), passphrase, src, group)
     if content:
+        if not isinstance(content, str) or not _is_utf8(content):
+            raise MaterialError('content is not the text of an Autokey file (binary data?): give the file\'s text')
         return read_source(scheme, content, passphrase, 'content', group)
     return None
+
+
+def _is_utf8(text):
+    try:
+        text.encode('utf-8')  # surrogates stand for undecodable bytes
+        return True
+    except UnicodeError:
+        return False
+
+
+def _source_text(src):
+    """The text of the file `src`: a regular file (a FIFO or device is refused before it is opened,
+    files.read_file), at most MAX_TEXT bytes and UTF-8 (ntpd reads ASCII PEM)."""
+    try:
+        return read_file(src, limit=MAX_TEXT)
+    except UnicodeDecodeError:
+        raise MaterialError('%s is not a text file (corrupted?): give an Autokey key file' % src)
+    except AutokeyError as exc:  # not a regular file, too large: the message names src
+        raise MaterialError(str(exc))
+    except (IOError, OSError) as exc:
+        raise MaterialError('cannot read %s: %s' % (src, exc.strerror or exc))
 
 
 def read_link(keysdir, scheme, link, passphrase):

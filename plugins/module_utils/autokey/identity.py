@@ -41,6 +41,16 @@ class IdentityError(AutokeyError):
     pass
 
 
+def _require(key, names, what, low=2):
+    """Refuse scheme values that no generator writes (zero moduli, missing values) before any arithmetic."""
+    for name in names:
+        value = key.fields.get(name)
+        if value is None:
+            raise IdentityError('%s lacks its %s value (written as PKCS#8, which drops it?)' % (what, name))
+        if value < low:
+            raise IdentityError('%s has %s = %d: not a usable %s (damaged file?)' % (what, name, value, what))
+
+
 def _fingerprint(*values):
     digest = hashlib.sha256()
     for value in values:
@@ -137,6 +147,7 @@ class IffKey(GroupKey):
         if key['priv'] == 1:
             raise IdentityError('this is an IFF client params file (priv = 1): it holds no group key. '
                                 'Import the IFF server key (ntpkey_IFFkey_<group> or an ntp-keygen -q export)')
+        _require(key, ('p', 'q', 'g'), 'IFF group key')
         if pow(key['g'], key['q'], key['p']) != 1 or not 1 < key['priv'] < key['q']:
             raise IdentityError('the DSA values do not form an IFF group key (g^q != 1 or b out of range)')
         return cls(key['p'], key['q'], key['g'], key['priv'])
@@ -214,6 +225,7 @@ class GqKey(GroupKey):
         if key['p'] == 1 and key['q'] == 1:
             raise IdentityError('this is a GQ client params file: it holds no private key. '
                                 'Import the GQ server key (ntpkey_GQkey_<group> or an ntp-keygen -q export)')
+        _require(key, ('n',), 'GQ group key', low=3)
         if key['d'] == 1:  # ntp-keygen layout: e = b, p = u, q = v
             return cls(key['n'], key['e'], key['p'], key['q'])
         return cls(key['n'], key['d'], key['e'], key['q'])  # this collection's layout
@@ -222,6 +234,7 @@ class GqKey(GroupKey):
     def classify(cls, keys):
         first = keys[0]
         if first.algorithm == 'RSA' and first['p'] == 1 and first['q'] == 1:
+            _require(first, ('n',), 'GQ params', low=3)
             b = first['d'] if first['e'] == 1 else first['e']  # ours: d = b; ntp-keygen: e = b
             fields = dict(first.fields, e=1, d=b)
             return {'params': PrivateKey('RSA', **fields)}
@@ -337,12 +350,17 @@ class MvKey(GroupKey):
         """Read this collection's MVta: TA block, server block, then client blocks."""
         if len(keys) < 3 or any(k.algorithm != 'DSA' for k in keys):
             raise IdentityError('an MV trusted-authority file has at least three DSA blocks')
+        if len(keys) > MVMAX + 2:
+            raise IdentityError('an MV trusted-authority file has at most %d client keys' % MVMAX)
         ta = keys[0]
-        if 'pub' not in ta.fields:
+        if any('pub' not in k.fields for k in keys):
             raise IdentityError(
                 'this MV file was written by ntp-keygen: PKCS#8 dropped the group key b and the client '
                 'values xhat, which cannot be recomputed, so it can never verify on ntpd 4.2.8. '
                 'Generate the MV group key with ntp.autokey.group_keys instead')
+        _require(ta, ('p', 'q', 'g'), 'MV group key', low=3)
+        for client in keys[2:]:
+            _require(client, ('q',), 'MV client key')
         p, q = ta['p'], ta['q']
         clients = keys[2:]
         primes = [c['q'] for c in clients]
@@ -366,6 +384,7 @@ class MvKey(GroupKey):
             raise IdentityError(
                 'this MV file was written by ntp-keygen: its PKCS#8 blocks lost values that cannot be recomputed, '
                 'so it can never verify on ntpd 4.2.8. Generate MV with ntp.autokey.group_keys')
+        _require(first, ('p',), 'MV key', low=3)
         if first['q'] == 1 and first['g'] == 1:
             return {'params': first}
         return {'server': first}

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import ntp_now
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import MAX_FILESTAMP, ntp_now
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
 REGENERATE = ('never', 'fail', 'partial_idempotence', 'full_idempotence', 'always')
@@ -24,10 +24,30 @@ class MaterialError(AutokeyError):
     """A problem the operator must fix; the message names the file and the fix."""
 
 
-def next_filestamp(*existing):
+# A filestamp later than now by more than this was made under a wrong clock (here or now).
+FUTURE_TOLERANCE = 86400
+
+
+def in_future(filestamp, now=None):
+    """Whether `filestamp` lies more than FUTURE_TOLERANCE in the future."""
+    return bool(filestamp) and filestamp > (now or ntp_now()) + FUTURE_TOLERANCE
+
+
+def next_filestamp(*existing, **options):
     """A filestamp newer than every existing one: ntpd replaces a cached
-    certificate only by one with a larger filestamp."""
-    return max([ntp_now()] + [fs + 1 for fs in existing if fs])
+    certificate only by one with a larger filestamp.
+
+    Stamps in the future (in_future) are ignored: they are what is being replaced, and
+    following them would stamp the new material in the future too. MaterialError when no
+    newer filestamp fits ntpd's 32 bits (an existing stamp at the maximum, or a clock past
+    2036), rather than write a file ntpd reads with another stamp."""
+    now = options.get('now') or ntp_now()
+    stamp = max([now] + [fs + 1 for fs in existing if fs and not in_future(fs, now)])
+    if stamp > MAX_FILESTAMP:
+        raise MaterialError('no filestamp newer than %d fits the 32 bits ntpd reads: the existing material is '
+                            'stamped at the maximum or this host\'s clock is past 2036. Check the clock; to start '
+                            'over, remove the key files and run again. Nothing was changed.' % (stamp - 1))
+    return stamp
 
 
 class Loaded:
@@ -105,6 +125,23 @@ class Material:
                             'regenerate=full_idempotence to replace it (a backup is kept). Nothing was changed.'
                             % (what, loaded.error))
 
+    def from_future(self, what, loaded):
+        """The reason to replace a file stamped in the future (in_future), or None.
+
+        ntpd refuses a certificate that is not yet valid, so such material is never kept
+        as fine: replaced with partial_idempotence, full_idempotence and always (the new
+        filestamp is now), MaterialError with never and fail."""
+        if not in_future(loaded.filestamp):
+            return None
+        days = (loaded.filestamp - ntp_now()) // 86400
+        reason = ('%s filestamp %d lies %d days in the future: it was made while a clock was wrong (or this '
+                  'host\'s clock is wrong now)' % (what, loaded.filestamp, days))
+        if self.regenerate in ('never', 'fail'):
+            raise MaterialError('%s (%s). Check the clock (timedatectl); then rerun with '
+                                'regenerate=partial_idempotence to replace it. Nothing was changed.'
+                                % (reason, self.dir.join(loaded.name)))
+        return reason
+
     def rolled_over(self, what, loaded):
         """The reason to replace a file older than the rollover time, or None."""
         if self.replace_before and loaded.filestamp < self.replace_before:
@@ -123,7 +160,7 @@ class Material:
             return '%s missing' % what
         if loaded.error:
             return self.unreadable(what, loaded)
-        return self.rolled_over(what, loaded) or self.mismatch(differs(loaded.value))
+        return self.from_future(what, loaded) or self.rolled_over(what, loaded) or self.mismatch(differs(loaded.value))
 
     # -- writing ----------------------------------------------------------
     def retire(self, names):

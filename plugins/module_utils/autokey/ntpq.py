@@ -18,10 +18,10 @@ import re
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
 SELECTION = ('reject', 'falsetick', 'excess', 'outlier', 'candidate', 'backup', 'sys.peer', 'pps.peer')
-_HEADER = re.compile(r'associd=(\d+) status=([0-9a-fA-F]{4})\b[^\n]*')
-_NAME = re.compile(r'[\s,]*([A-Za-z_][A-Za-z0-9_.]*)=')
-_NEXT = re.compile(r',\s*(?=[A-Za-z_][A-Za-z0-9_.]*=)|\n(?=[A-Za-z_][A-Za-z0-9_.]*=)')
-_ROW = re.compile(r'^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]{4})\s+(yes|no)\s+(yes|no)\s+(\S+)\s+(\S+)(?:\s+(\S+))?\s+(\d+)\s*$')
+_HEADER = re.compile(r'associd=(\d+) status=([0-9a-fA-F]{4})\b[^\n]*', re.ASCII)
+_NAME = re.compile(r'[\s,]*([A-Za-z_][A-Za-z0-9_.]*)=', re.ASCII)
+_NEXT = re.compile(r',\s*(?=[A-Za-z_][A-Za-z0-9_.]*=)|\n(?=[A-Za-z_][A-Za-z0-9_.]*=)', re.ASCII)
+_ROW = re.compile(r'^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]{4})\s+(yes|no)\s+(yes|no)\s+(\S+)\s+(\S+)(?:\s+(\S+))?\s+(\d+)\s*$', re.ASCII)
 
 
 class NtpqError(AutokeyError):
@@ -97,6 +97,8 @@ def peer_status(word):
 
 def read_associations(text):
     """Rows of the `as` table: [{'assid', 'status', 'auth', 'condition', ...}]."""
+    if not isinstance(text, str):
+        raise NtpqError('ntpq output must be text, not %s' % type(text).__name__)
     rows = []
     for line in text.splitlines():
         match = _ROW.match(line)

@@ -21,6 +21,7 @@ __metaclass__ = type
 import binascii
 import hashlib
 import os
+import re
 
 try:
     from cryptography.hazmat.primitives import hashes, padding
@@ -65,6 +66,10 @@ def _cipher(name):
 OID_AES256_CBC = '2.16.840.1.101.3.4.1.42'
 _BY_DEK_NAME = dict((v[0], k) for k, v in _CIPHERS.items())
 PBKDF2_ITERATIONS = 100000
+MAX_ITERATIONS = 10000000  # bounds the work a damaged or hostile file asks for
+MAX_BITS = 16384  # no key value ntpd reads is larger (OpenSSL's RSA limit)
+BAD_DECRYPT = 'bad decrypt: wrong password or corrupted key'
+_KEY_LABELS = ('ENCRYPTED PRIVATE KEY', 'PRIVATE KEY', 'RSA PRIVATE KEY', 'DSA PRIVATE KEY')
 
 RSA_FIELDS = ('n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qinv')
 DSA_FIELDS = ('p', 'q', 'g', 'pub', 'priv')
@@ -137,25 +142,31 @@ class PrivateKey:
 
 def _text(password):
     if not isinstance(password, (bytes, str)) or not password:
-        raise KeyFileError('an empty password cannot protect or open a key file')
+        raise KeyFileError('an empty password cannot protect or open a key file: give the passphrase ntpd uses '
+                           'on this host (crypto pw)')
     return password.encode('utf-8') if isinstance(password, str) else password
 
 
 def _cbc(factory, key, iv, data, encrypt):
+    block = factory.block_size // 8
+    if len(iv) != block:
+        raise KeyFileError('malformed encrypted key: an IV of %d bytes, the cipher takes %d' % (len(iv), block))
     cipher = Cipher(factory(key), modes.CBC(iv))
-    block = factory.block_size
     if encrypt:
-        padder = padding.PKCS7(block).padder()
+        padder = padding.PKCS7(factory.block_size).padder()
         data = padder.update(data) + padder.finalize()
         ctx = cipher.encryptor()
         return ctx.update(data) + ctx.finalize()
+    if not data or len(data) % block:
+        raise KeyFileError('malformed encrypted key: %d bytes of ciphertext, not a multiple of the %d-byte '
+                           'block (truncated or damaged file)' % (len(data), block))
     ctx = cipher.decryptor()
     plain = ctx.update(data) + ctx.finalize()
-    unpadder = padding.PKCS7(block).unpadder()
+    unpadder = padding.PKCS7(factory.block_size).unpadder()
     try:
         return unpadder.update(plain) + unpadder.finalize()
     except ValueError:
-        raise KeyFileError('bad decrypt: wrong password or corrupted key')
+        raise KeyFileError(BAD_DECRYPT)
 
 
 def _bytes_to_key(password, salt, size):
@@ -179,33 +190,64 @@ def encrypt_pkcs8(private_key_info, password, iterations=PBKDF2_ITERATIONS):
     return der.sequence(algorithm, der.octet_string(_cbc(algorithms.AES, key, iv, private_key_info, True)))
 
 
+def _parts(element, counts, what):
+    """The children of the SEQUENCE `element`, checking their number (one of `counts`)."""
+    items = element.expect(der.SEQUENCE, what).children()
+    if len(items) not in counts:
+        raise der.DerError('%s has %d elements, %s expected' % (what, len(items), ' or '.join(map(str, counts))))
+    return items
+
+
+def _no_parameters(items, what):
+    """An AlgorithmIdentifier whose parameters are absent or NULL."""
+    if len(items) == 2 and items[1].raw != b'\x05\x00':
+        raise der.DerError('%s parameters are not NULL' % what)
+
+
 def decrypt_pkcs8(encrypted, password):
+    """The PrivateKeyInfo inside an EncryptedPrivateKeyInfo (PBES2 with PBKDF2)."""
     try:
-        algorithm, data = der.decode(encrypted).children()
-        alg_oid, params = algorithm.children()
+        algorithm, data = _parts(der.decode(encrypted), (2,), 'EncryptedPrivateKeyInfo')
+        alg_oid, params = _parts(algorithm, (2,), 'encryption algorithm')
         if alg_oid.as_oid() != OID_PBES2:
             raise KeyFileError('unsupported key encryption %s (only PBES2 is read)' % alg_oid.as_oid())
-        kdf, scheme = params.children()
-        kdf_oid, kdf_params = kdf.children()
+        kdf, scheme = _parts(params, (2,), 'PBES2 parameters')
+        kdf_oid, kdf_params = _parts(kdf, (2,), 'key derivation')
         if kdf_oid.as_oid() != OID_PBKDF2:
             raise KeyFileError('unsupported key derivation %s' % kdf_oid.as_oid())
-        kp = kdf_params.children()
-        salt, iterations = kp[0].expect(der.OCTET_STRING).content, kp[1].as_int()
-        prf = 'SHA1'
-        for extra in kp[2:]:
-            if extra.tag == der.SEQUENCE:
-                prf_oid = extra.children()[0].as_oid()
-                if prf_oid not in _PRF:
-                    raise KeyFileError('unsupported PBKDF2 hash %s' % prf_oid)
-                prf = _PRF[prf_oid]
-        cipher_oid, iv = scheme.children()
+        cipher_oid, iv = _parts(scheme, (2,), 'key cipher')
         if cipher_oid.as_oid() not in _CIPHERS:
             raise KeyFileError('unsupported key cipher %s' % cipher_oid.as_oid())
         _name, cipher, key_len = _CIPHERS[cipher_oid.as_oid()]
+        kp = _parts(kdf_params, (2, 3, 4), 'PBKDF2 parameters')
+        salt, iterations = kp[0].expect(der.OCTET_STRING, 'PBKDF2 salt').content, kp[1].as_int()
+        if not 1 <= iterations <= MAX_ITERATIONS:
+            raise KeyFileError('malformed encrypted key: PBKDF2 iteration count %d is outside 1 to %d'
+                               % (iterations, MAX_ITERATIONS))
+        prf, rest = 'SHA1', kp[2:]
+        if rest and rest[0].tag == der.INTEGER:  # optional keyLength
+            if rest[0].as_int() != key_len:
+                raise KeyFileError('malformed encrypted key: PBKDF2 key length %d, the cipher takes %d'
+                                   % (rest[0].as_int(), key_len))
+            rest = rest[1:]
+        if len(rest) > 1:
+            raise der.DerError('PBKDF2 parameters have extra elements')
+        if rest:
+            prf_items = _parts(rest[0], (1, 2), 'PBKDF2 hash')
+            prf_oid = prf_items[0].as_oid()
+            if prf_oid not in _PRF:
+                raise KeyFileError('unsupported PBKDF2 hash %s' % prf_oid)
+            _no_parameters(prf_items, 'PBKDF2 hash')
+            prf = _PRF[prf_oid]
+        iv = iv.expect(der.OCTET_STRING, 'IV').content
+        ciphertext = data.expect(der.OCTET_STRING, 'encrypted data').content
         key = PBKDF2HMAC(getattr(hashes, prf)(), key_len, salt, iterations).derive(_text(password))
-        return _cbc(_cipher(cipher), key, iv.expect(der.OCTET_STRING).content, data.expect(der.OCTET_STRING).content, False)
     except der.DerError as exc:
         raise KeyFileError('malformed encrypted key: %s' % exc)
+    return _cbc(_cipher(cipher), key, iv, ciphertext, False)
+
+
+_HEX = re.compile(r'^(?:[0-9A-Fa-f]{2})+$')
 
 
 def _decrypt_traditional(block, password):
@@ -213,54 +255,101 @@ def _decrypt_traditional(block, password):
         return block.der
     name, _comma, iv_hex = block.headers.get('DEK-Info', '').partition(',')
     if name not in _BY_DEK_NAME:
-        raise KeyFileError('unsupported PEM encryption %r' % name)
+        raise KeyFileError('unsupported PEM encryption %r' % name[:40])
+    if not _HEX.match(iv_hex.strip()):
+        raise KeyFileError('malformed encrypted key: the DEK-Info IV %r is not hex digits in pairs' % iv_hex[:40])
     if password is None:
         raise KeyFileError('the key is encrypted and no password was given')
     _name, cipher, key_len = _CIPHERS[_BY_DEK_NAME[name]]
     iv = binascii.unhexlify(iv_hex.strip())
+    if len(iv) < 8:  # the key derivation takes 8 bytes of salt from it; _cbc checks the size
+        raise KeyFileError('malformed encrypted key: a DEK-Info IV of %d bytes' % len(iv))
     return _cbc(_cipher(cipher), _bytes_to_key(_text(password), iv[:8], key_len), iv, block.der, False)
 
 
+def _version_zero(element, what):
+    if element.as_int() != 0:
+        raise der.DerError('%s version %d, OpenSSL reads version 0 only' % (what, element.as_int()))
+
+
+def _rsa_fields(element):
+    """RSAPrivateKey: version 0 and the eight values, each a non-negative INTEGER."""
+    items = _parts(element, (9,), 'RSAPrivateKey')
+    _version_zero(items[0], 'RSAPrivateKey')
+    return dict(zip(RSA_FIELDS, (item.as_uint(name, MAX_BITS) for name, item in zip(RSA_FIELDS, items[1:]))))
+
+
 def _from_pkcs8(info):
-    items = der.decode(info).children()
-    alg = items[1].children()
+    items = _parts(der.decode(info), (3, 4), 'PrivateKeyInfo')
+    _version_zero(items[0], 'PrivateKeyInfo')
+    if len(items) == 4 and items[3].tag != 0xA0:  # [0] attributes, the only optional element
+        raise der.DerError('PrivateKeyInfo has an unexpected element (tag 0x%02x)' % items[3].tag)
+    alg = _parts(items[1], (1, 2), 'private key algorithm')
     kind = alg[0].as_oid()
-    inner = der.decode(items[2].expect(der.OCTET_STRING).content)
+    inner = der.decode(items[2].expect(der.OCTET_STRING, 'private key').content)
     if kind == OID_RSA:
-        values = der.integers(inner, 9)[1:]
-        return PrivateKey('RSA', **dict(zip(RSA_FIELDS, values)))
+        _no_parameters(alg, 'RSA algorithm')
+        return PrivateKey('RSA', **_rsa_fields(inner))
     if kind == OID_DSA:
-        p, q, g = der.integers(alg[1], 3)
-        return PrivateKey('DSA', p=p, q=q, g=g, priv=inner.as_int())
+        if len(alg) != 2:
+            raise der.DerError('DSA algorithm without parameters')
+        p, q, g = der.integers(alg[1], 3, MAX_BITS)
+        return PrivateKey('DSA', p=p, q=q, g=g, priv=inner.as_uint('DSA private value', MAX_BITS))
     raise KeyFileError('unsupported key algorithm %s (Autokey uses RSA and DSA)' % kind)
 
 
 def _from_traditional(label, body):
-    values = der.integers(der.decode(body))
-    if label == 'RSA PRIVATE KEY' and len(values) == 9:
-        return PrivateKey('RSA', **dict(zip(RSA_FIELDS, values[1:])))
-    if label == 'DSA PRIVATE KEY' and len(values) == 6:
-        return PrivateKey('DSA', **dict(zip(DSA_FIELDS, values[1:])))
-    raise KeyFileError('malformed %s' % label)
+    element = der.decode(body)
+    if label == 'RSA PRIVATE KEY':
+        return PrivateKey('RSA', **_rsa_fields(element))
+    items = _parts(element, (6,), 'DSAPrivateKey')
+    _version_zero(items[0], 'DSAPrivateKey')
+    values = [item.as_uint(name, MAX_BITS) for name, item in zip(DSA_FIELDS, items[1:])]
+    return PrivateKey('DSA', **dict(zip(DSA_FIELDS, values)))
 
 
 def load_block(block, password=None):
-    """Decode one PEM block into a PrivateKey, decrypting with `password`."""
-    encrypted = block.label == 'ENCRYPTED PRIVATE KEY' or 'DEK-Info' in block.headers
+    """Decode one PEM block into a PrivateKey, decrypting with `password`.
+
+    Refuses what OpenSSL's PEM_read_PrivateKey refuses (so ntpd would not start): non-DER
+    encodings, versions other than 0, unexpected algorithm parameters, trailing bytes. When the
+    key was decrypted, any such defect means a wrong password or a damaged file (a wrong key, or
+    a damaged IV or ciphertext, changes the plaintext without breaking the padding now and then)."""
+    if block.label not in _KEY_LABELS:
+        raise KeyFileError('PEM block %r is not a private key ntpd reads (RSA or DSA)' % block.label[:40])
+    if block.label == 'ENCRYPTED PRIVATE KEY' and password is None:
+        raise KeyFileError('the key is encrypted and no password was given')
+    decrypted = block.label == 'ENCRYPTED PRIVATE KEY' or 'DEK-Info' in block.headers
+    if block.label == 'ENCRYPTED PRIVATE KEY':
+        plain = decrypt_pkcs8(block.der, password)
+    elif block.label == 'PRIVATE KEY':
+        plain = block.der
+    else:
+        plain = _decrypt_traditional(block, password)
     try:
-        if block.label == 'ENCRYPTED PRIVATE KEY':
-            if password is None:
-                raise KeyFileError('the key is encrypted and no password was given')
-            return _from_pkcs8(decrypt_pkcs8(block.der, password))
-        if block.label == 'PRIVATE KEY':
-            return _from_pkcs8(block.der)
-        if block.label in ('RSA PRIVATE KEY', 'DSA PRIVATE KEY'):
-            return _from_traditional(block.label, _decrypt_traditional(block, password))
-    except (der.DerError, IndexError) as exc:
-        if encrypted:  # a wrong key passes the padding check about once in 256 tries
-            raise KeyFileError('bad decrypt: wrong password or corrupted key')
+        if block.label in ('ENCRYPTED PRIVATE KEY', 'PRIVATE KEY'):
+            return _from_pkcs8(plain)
+        return _from_traditional(block.label, plain)
+    except (der.DerError, KeyFileError) as exc:
+        if decrypted:
+            raise KeyFileError(BAD_DECRYPT)
+        if isinstance(exc, KeyFileError):
+            raise
         raise KeyFileError('malformed key (corrupted file): %s' % exc)
-    raise KeyFileError('PEM block %r is not a private key' % block.label)
+
+
+def check_rsa(key):
+    """Refuse an RSA host or sign key whose values do not form an RSA key (a damaged file):
+    only for real RSA keys, never for the scheme values of group files."""
+    f = key.fields
+    if key.algorithm != 'RSA':
+        raise KeyFileError('ntpd needs an RSA key here, found %s' % key.algorithm)
+    p, q, d = f['p'], f['q'], f['d']
+    if p < 3 or q < 3 or f['n'] != p * q or f['e'] < 3 or not f['e'] & 1 or (d * f['e']) % (p - 1) != 1 \
+            or f['dp'] != d % (p - 1) or f['dq'] != d % (q - 1) or (f['qinv'] * q) % p != 1:
+        raise KeyFileError('malformed key (corrupted file): the RSA values are inconsistent (n != p*q or d, e, '
+                           'qinv do not fit)')
+    return key
 
 
 def load_pem(text, password=None):

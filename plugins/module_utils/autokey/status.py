@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptostats, flags, ntpq
@@ -43,6 +44,31 @@ def _certificate(entry, own_host, now):
                 self_signed=entry['subject'] == entry['issuer'], own=entry['subject'] == own_host,
                 trusted=bool(flags_word & CERT_TRUST),
                 expired=bool(until) and until < time.strftime('%Y%m%d%H%M', time.gmtime(now)))
+
+
+_NUMBER = re.compile(r'^[0-9]{1,10}\Z')
+
+
+def number(value):
+    """The int of an ntpq value of ASCII digits, None for anything else (str.isdigit() also takes
+    digits such as '\u00b2' that int() refuses)."""
+    return int(value) if isinstance(value, str) and _NUMBER.match(value) else None
+
+
+def read_text(path, limit=16 << 20):
+    """Text of the last `limit` bytes of a file ntpd wrote or reads (cryptostats, params), None when
+    it cannot be read. Bytes that are not UTF-8 become U+FFFD: a damaged line is skipped, not fatal."""
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(0, 2)
+            start = max(0, handle.tell() - limit)
+            handle.seek(start)
+            data = handle.read()
+    except (IOError, OSError):
+        return None
+    if start:  # drop the line cut in two
+        data = data[data.find(b'\n') + 1:]
+    return data.decode('utf-8', 'replace')
 
 
 def _hex(value):
@@ -226,7 +252,7 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         selection=status['selection'], synchronised=status['selection'] in ('sys.peer', 'pps.peer'),
         upstream_leap=values.get('leap'), upstream_heard=values.get('pmode', '0') != '0',
         flash_bits=_hex(values.get('flash')),
-        upstream_stratum=int(values['stratum']) if values.get('stratum', '').isdigit() else None,
+        upstream_stratum=number(values.get('stratum')),
         authentic=status['authentic'], flash=values.get('flash'), step=word['step'] if word else None,
         waiting_for=word['waiting_for'] if word else None, proof=stats['proof'],
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
@@ -262,8 +288,7 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
     group = own.split('@', 1)[1] if own and '@' in own else None
     result = dict(
         host=own, group=group, flags=system_word, offers=system_word['schemes'] if system_word else [],
-        stratum=int(values['stratum']) if values.get('stratum', '').isdigit() else None,
-        system_peer=int(values['peer']) if values.get('peer', '').isdigit() else None,
+        stratum=number(values.get('stratum')), system_peer=number(values.get('peer')),
         signature=values.get('signature'), certificates=certificates,
         cryptostats='read' if cryptostats_text is not None else 'not available',
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),

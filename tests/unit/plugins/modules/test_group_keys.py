@@ -131,4 +131,16 @@ def test_binary_src_is_named(tmp_path):
     src.write_bytes(b'\xff\xfe\x00garbage')
     result, dummy = run_module(group_keys, dict(keysdir=str(tmp_path / 'k'), scheme='iff', group='lab',
                                                 server_key=False, src=str(src)))
-    assert result['failed'] and result['msg'] == '%s is not a text file (corrupted?)' % src
+    assert result['failed'] and result['msg'].startswith('%s is not a text file (corrupted?)' % src)
+
+
+def test_crypto_pw_that_ntpd_cannot_read_back_is_refused_before_anything_is_written(tmp_path):
+    for bad in ('Th#Secret', 'Th Secret', 'Th"Secret', 'Th-Secret\nserver 203.0.113.66 prefer'):
+        result, raw = run_module(group_keys, dict(keysdir=str(tmp_path), scheme='iff', group='lab', generate=True,
+                                                  size=512, passphrase=bad))
+        assert result['failed'] and 'passphrase' in result['msg'] and 'ntp.conf' in result['msg']
+        assert 'Secret' not in raw
+    result, dummy = run_module(group_keys, dict(keysdir=str(tmp_path), scheme='iff', group='lab\n', generate=True,
+                                                size=512, passphrase=TH_PW))
+    assert result['failed'] and 'cannot be used by ntpd' in result['msg']
+    assert os.listdir(str(tmp_path)) == []

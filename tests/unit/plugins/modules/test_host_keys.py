@@ -73,3 +73,13 @@ def test_path_is_an_alias_of_keysdir(tmp_path):
     result, dummy = run_module(host_keys, dict(path=str(tmp_path), host='th', group='lab', passphrase=PASSWORD,
                                                size=1024))
     assert result['changed'] and result['host_key'].startswith(str(tmp_path) + '/ntpkey_RSAhost_th.')
+
+
+def test_passwords_and_names_ntpd_cannot_read_back_are_refused_before_anything_is_written(tmp_path):
+    for bad in ('Vault#Secret', 'Vault Secret', 'Vault-Secret\nserver 203.0.113.66 prefer'):
+        result, raw = run_module(host_keys, args(tmp_path, passphrase=bad))
+        assert result['failed'] and 'passphrase' in result['msg'] and 'ntp.conf' in result['msg']
+        assert 'Vault' not in raw  # no part of the password is shown
+    result, dummy = run_module(host_keys, args(tmp_path, host='th\n'))
+    assert result['failed'] and 'cannot be used by ntpd' in result['msg']
+    assert os.listdir(str(tmp_path)) == []

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: ntp.autokey contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What ntpd reads back exactly from ntp.conf: the rules every name, password and line obeys.
+
+ntpd 4.2.8's configuration scanner ends a word at whitespace, ends a command at a line break, drops the
+rest of a line from '#' on (also inside a word), starts a quoted string at '"', and refuses a word longer
+than 1024 characters (the whole daemon exits when that happens while reading ntp.conf). A value that
+breaks one of these rules reaches ntpd cut, split or as an extra line: a password "pa#ss" becomes "pa"
+(so the key files do not open), a name with a line break adds a line of the writer's choice. The key
+modules and the ntp.conf template refuse such values with these functions, one place for the rules.
+Checked against ntpd 4.2.8p15 with --saveconfigquit (tests/reference).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+
+# ntpd's lexeme buffer holds 1024 characters; OpenSSL's PEM password callback also keeps 1024.
+MAX_WORD = 1024
+# printable ASCII without space, '"' and '#'
+_WORD = re.compile(r'[!$-~]+\Z')
+# one line: printable ASCII and tabs (a free-form line such as "restrict default nomodify")
+_LINE = re.compile(r'[\t -~]*\Z')
+
+
+class TokenError(AutokeyError):
+    """A value that ntpd would not read back exactly from ntp.conf."""
+
+
+def _text(value, what):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TokenError('%s must be a string, not %s' % (what, type(value).__name__))
+    return str(value)
+
+
+def check_word(value, what, secret=False):
+    """`value` as one ntp.conf word that ntpd reads back unchanged; TokenError naming `what` otherwise
+    (and showing the value unless `secret`)."""
+    text = _text(value, what)
+    if not secret:
+        what = '%s %r' % (what, text)
+    if not text:
+        raise TokenError('%s is empty' % what)
+    if len(text) > MAX_WORD:
+        raise TokenError('%s is %d characters long; ntpd reads at most %d in one word of ntp.conf'
+                         % (what, len(text), MAX_WORD))
+    if not _WORD.match(text):
+        raise TokenError('%s cannot be written to ntp.conf as it is: use printable ASCII without spaces, \'"\' or '
+                         '\'#\' (ntpd splits words at whitespace, ends a command at a line break, cuts a word at '
+                         '\'#\' and starts a quoted string at \'"\')' % what)
+    return text
+
+
+def check_password(value, what='passphrase'):
+    """A `crypto pw` value: one word ntpd hands to OpenSSL unchanged. The message never shows the value."""
+    return check_word(value, what, secret=True)
+
+
+def check_line(value, what):
+    """`value` as the words of one ntp.conf line: no line break or other control character."""
+    text = _text(value, what)
+    if not _LINE.match(text):
+        raise TokenError('%s %r is not one line of printable ASCII: a line break or control character would '
+                         'end the command there and start another line of ntp.conf' % (what, text))
+    return text

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""No password, name, address or line given to the ntpd role can cut a word of ntp.conf or add a line."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ntp_conf_render import commands, render
+
+CRYPTO = dict(host='gs1', ident='lab', password='Secret-pw')
+SERVER = dict(address='192.0.2.10', autokey=True, ident='lab', minpoll=3, maxpoll=4)
+
+
+def _conf(crypto=None, server=None, restrict=None, extra=None):
+    return render(ntpd_crypto=dict(CRYPTO, **(crypto or {})), ntpd_servers=[dict(SERVER, **(server or {}))],
+                  ntpd_restrict=restrict or ['default nomodify'], ntpd_extra_config=extra or [])
+
+
+def test_baseline_commands():
+    assert commands(_conf()) == [
+        ['driftfile', '/var/lib/ntp/ntp.drift'], ['keysdir', '/etc/ntp/'],
+        ['crypto', 'host', 'gs1', 'ident', 'lab', 'pw', 'Secret-pw'],
+        ['statsdir', '/var/log/ntpstats/'], ['statistics', 'cryptostats'],
+        ['filegen', 'cryptostats', 'file', 'cryptostats', 'type', 'none', 'enable'],
+        ['server', '192.0.2.10', 'autokey', 'ident', 'lab', 'iburst', 'minpoll', '3', 'maxpoll', '4'],
+        ['restrict', 'default', 'nomodify']]
+
+
+@pytest.mark.parametrize('crypto, server, restrict, extra, named', [
+    ({'password': 'pa#ss'}, None, None, None, 'ntpd_crypto.password'),
+    ({'password': 'pa ss'}, None, None, None, 'ntpd_crypto.password'),
+    ({'password': 'pa"ss'}, None, None, None, 'ntpd_crypto.password'),
+    ({'password': 'pw\nserver 203.0.113.66 prefer'}, None, None, None, 'ntpd_crypto.password'),
+    ({'password': 'x' * 1025}, None, None, None, 'ntpd_crypto.password'),
+    ({'password': ''}, None, None, None, 'ntpd_crypto.password'),
+    ({'host': 'gs1\n'}, None, None, None, 'ntpd_crypto.host'),
+    ({'ident': 'lab pw other'}, None, None, None, 'ntpd_crypto.ident'),
+    (None, {'address': '192.0.2.10 prefer'}, None, None, 'address of an ntpd_servers entry'),
+    (None, {'ident': 'lab\nserver 203.0.113.66'}, None, None, 'ident of server'),
+    (None, {'minpoll': '3 prefer'}, None, None, 'minpoll of server'),
+    (None, None, ['default\nserver 203.0.113.66 prefer'], None, 'ntpd_restrict'),
+    (None, None, None, ['tinker panic 0\rserver 203.0.113.66'], 'ntpd_extra_config'),
+])
+def test_values_that_would_change_the_file_are_refused(crypto, server, restrict, extra, named):
+    with pytest.raises(AnsibleFilterError) as error:
+        _conf(crypto, server, restrict, extra)
+    assert named in str(error.value)
+    if crypto and 'password' in crypto and crypto['password']:
+        assert crypto['password'] not in str(error.value)  # a refused password is never shown
+
+
+def test_ntpd_specials_stay_inside_the_password():
+    # '=', ',', ';', '|', parentheses and braces are separators elsewhere, not after "pw" (ntpd 4.2.8p15 reads
+    # them back: tests/reference/test_ntp_conf_readback.py)
+    password = "a=b,c;d|e(f)g{h}i!$%&'*+-./:<>?@[\\]^_`~"
+    assert commands(_conf({'password': password}))[2][-1] == password
+
+
+_ANY = st.text(st.characters(max_codepoint=0x2FF), max_size=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(host=_ANY, ident=_ANY, password=_ANY, address=_ANY, restrict=_ANY, extra=_ANY)
+def test_rendered_or_refused_never_changed(host, ident, password, address, restrict, extra):
+    """Whatever the values, the template either refuses them or ntpd reads back exactly the commands the role
+    meant: same number of commands, each value one whole word in its place."""
+    try:
+        text = _conf({'host': host, 'ident': ident, 'password': password}, {'address': address, 'ident': ident},
+                     ['default ' + restrict], ['tinker ' + extra])
+    except AnsibleFilterError:
+        return
+    got = commands(text)
+    with_ident = ['ident', ident] if ident else []  # an empty ident is left out
+    assert got[2] == ['crypto', 'host', host] + with_ident + ['pw', password]
+    assert got[6][:3 + len(with_ident)] == ['server', address, 'autokey'] + with_ident
+    # each restrict and extra entry is read as at most one command, the words it holds
+    assert got[7:] == commands('restrict default ' + restrict) + commands('tinker ' + extra)
