@@ -4,7 +4,8 @@ the characters that separate words elsewhere; and the values the role refuses ar
 
 import re
 
-from ntp_conf_render import commands, render
+from ntp_conf_render import render
+from ntp_scanner import commands
 
 SPECIALS = "a=b,c;d|e(f)g{h}i!$%&'*+-./:<>?@[\\]^_`~"
 

@@ -8,7 +8,6 @@ import jinja2
 from ansible.plugins.filter.core import comment
 
 from ansible_collections.ntp.autokey.plugins.filter.ntp_conf import FilterModule
-from ntp_scanner import commands  # noqa: F401  (re-exported for the template tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, 'roles', 'ntpd', 'templates', 'ntp.conf.j2')

@@ -5,7 +5,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ntp_conf_render import commands, render
+from ntp_conf_render import render
+from ntp_scanner import commands
 
 CRYPTO = dict(host='gs1', ident='lab', password='Secret-pw')
 SERVER = dict(address='192.0.2.10', autokey=True, ident='lab', minpoll=3, maxpoll=4)
