@@ -28,11 +28,11 @@ import os
 import stat
 import time
 
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import EnvelopeError, parse
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import MAX_TEXT, EnvelopeError, parse
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
-# Autokey files are a few kilobytes; MV keys with many clients stay far below this.
-MAX_FILE = 1 << 20
+# Autokey files are a few kilobytes; MV keys with many clients stay far below this (the envelope's limit).
+MAX_FILE = MAX_TEXT
 # How long a run waits for another run on the same keysdir (key generation takes seconds).
 LOCK_TIMEOUT = 300
 O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)

@@ -30,7 +30,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope impor
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
     Loaded, Material, MaterialError, next_filestamp, read_linked)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import (
-    KeyFileError, PrivateKey, load_pem)
+    PrivateKey, check_rsa, load_pem)
 
 MIN_BITS, MAX_BITS = 1024, 4096
 
@@ -102,10 +102,7 @@ class HostMaterial(Material):
         return read_linked(self.dir, link, self._decode_key)
 
     def _decode_key(self, keyfile, path):
-        keys = load_pem(keyfile.body, self.passphrase)
-        if keys[0].algorithm != 'RSA':
-            raise KeyFileError('ntpd needs an RSA key here, found %s' % keys[0].algorithm)
-        return rsa_from_fields(keys[0])
+        return rsa_from_fields(check_rsa(load_pem(keyfile.body, self.passphrase)[0]))
 
     def _read_cert(self, link):
         return read_linked(self.dir, link, decode_certificate)
@@ -127,6 +124,9 @@ class HostMaterial(Material):
             return 'certificate missing'
         if cert.error:
             return self.mismatch('certificate unreadable (%s)' % cert.error)
+        future = self.from_future('certificate', cert)
+        if future:
+            return future
         c = cert.value
         checks = [
             (c.subject == self.subject and c.self_signed, 'subject %r, %r wanted' % (c.subject, self.subject)),

@@ -258,3 +258,20 @@ def test_damaged_certificate_is_replaced(tmp_path, eku):
         handle.write(damaged)
     reasons = material(tmp_path, trusted=True).plan()
     assert reasons['cert'].startswith('certificate unreadable (') and 'extendedKeyUsage' in reasons['cert']
+
+
+def test_certificate_stamped_in_the_future_is_never_fine(tmp_path):
+    """A valid host key with a certificate whose filestamp (line 1) lies a year ahead: replaced, not kept."""
+    m = material(tmp_path)
+    m.plan()
+    m.apply()
+    link = tmp_path / 'ntpkey_cert_th'
+    target = tmp_path / os.readlink(str(link))
+    future = ntp_now() + 365 * 86400
+    lines = target.read_text().split('\n')
+    lines[0] = '# ntpkey_RSA-SHA256cert_th.%d' % future
+    target.write_text('\n'.join(lines))
+    with pytest.raises(MaterialError, match='certificate filestamp %d lies 36[45] days in the future' % future):
+        material(tmp_path, regenerate='fail').plan()
+    reasons = material(tmp_path).plan()
+    assert list(reasons) == ['cert'] and 'in the future' in reasons['cert']
