@@ -2,6 +2,7 @@
 """Shared test helpers."""
 
 import os
+import stat
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 STOCK_PASSWORD = 'fixturepw'
@@ -53,3 +54,48 @@ def run_module(module, args, check_mode=False, diff=False):
             pass
     raw = out.getvalue()
     return json.loads(raw), raw
+
+
+PLANTED = ['absolute', 'dotdot', 'chain', 'outside_dir', 'dangling_outside', 'fifo', 'link_to_fifo', 'dev_zero',
+           'dot', 'device_node', 'hard_link', 'oversize', 'directory']
+
+
+def plant(keys, outside, kind, link):
+    """Replace `link` in the keysdir `keys` (a pathlib.Path beside `outside`, which holds a file `secret` and a
+    directory `dir`) by a hostile entry of `kind` (PLANTED)."""
+    path = str(keys / link)
+    if os.path.lexists(path):
+        os.unlink(path)
+    if kind == 'absolute':
+        os.symlink(str(outside / 'secret'), path)
+    elif kind == 'dotdot':
+        os.symlink('../outside/secret', path)
+    elif kind == 'chain':
+        os.symlink('../outside/secret', str(keys / 'inner'))
+        os.symlink('inner', path)
+    elif kind == 'outside_dir':
+        os.symlink(str(outside / 'dir'), path)
+    elif kind == 'dangling_outside':
+        os.symlink(str(outside / 'missing'), path)
+    elif kind == 'fifo':
+        os.mkfifo(path)
+    elif kind == 'link_to_fifo':
+        os.mkfifo(str(keys / 'pipe'))
+        os.symlink('pipe', path)
+    elif kind == 'dev_zero':
+        os.symlink('/dev/zero', path)
+    elif kind == 'dot':
+        os.symlink('.', path)
+    elif kind == 'device_node':
+        os.mknod(str(keys / 'zero'), stat.S_IFCHR | 0o600, os.makedev(1, 5))  # /dev/zero's numbers
+        os.symlink('zero', path)
+    elif kind == 'hard_link':
+        os.link(str(outside / 'secret'), str(keys / 'ntpkey_stolen.1'))
+        os.symlink('ntpkey_stolen.1', path)
+    elif kind == 'oversize':
+        (keys / 'ntpkey_big.1').write_bytes(b'# ntpkey_big.1\n' + b'A' * (2 << 20))
+        os.symlink('ntpkey_big.1', path)
+    elif kind == 'directory':
+        os.mkdir(path)
+    else:
+        raise AssertionError(kind)

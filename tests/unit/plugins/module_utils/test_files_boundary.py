@@ -13,6 +13,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import (
     MAX_FILE, KeysDir, KeysDirError, plain_name, read_file)
 
+from helpers import plant
+
 SECRET = 'TOPSECRET-first-line-4711'
 
 
@@ -55,33 +57,6 @@ def test_plain_names(name, ok):
     assert plain_name(name) == ok
 
 
-def hostile(keys, outside, kind):
-    """Put a hostile entry of `kind` at keys/ntpkey_host_th."""
-    link = str(keys / 'ntpkey_host_th')
-    if kind == 'absolute':
-        os.symlink(str(outside / 'secret'), link)
-    elif kind == 'dotdot':
-        os.symlink('../outside/secret', link)
-    elif kind == 'chain':
-        os.symlink(str(outside / 'secret'), str(keys / 'inner'))
-        os.symlink('inner', link)
-    elif kind == 'outside_dir':
-        os.symlink(str(outside / 'dir'), link)
-    elif kind == 'dangling_outside':
-        os.symlink(str(outside / 'missing'), link)
-    elif kind == 'fifo':
-        os.mkfifo(link)
-    elif kind == 'link_to_fifo':
-        os.mkfifo(str(keys / 'pipe'))
-        os.symlink('pipe', link)
-    elif kind == 'dev_zero':
-        os.symlink('/dev/zero', link)
-    elif kind == 'directory':
-        os.mkdir(link)
-    elif kind == 'dot':
-        os.symlink('.', link)
-
-
 HOSTILE = ['absolute', 'dotdot', 'chain', 'outside_dir', 'dangling_outside', 'fifo', 'link_to_fifo', 'dev_zero',
            'directory', 'dot']
 
@@ -89,7 +64,7 @@ HOSTILE = ['absolute', 'dotdot', 'chain', 'outside_dir', 'dangling_outside', 'fi
 @pytest.mark.parametrize('kind', HOSTILE)
 def test_hostile_entries_are_refused_without_following(place, kind):
     root, keys, outside = place
-    hostile(keys, outside, kind)
+    plant(keys, outside, kind, 'ntpkey_host_th')
     before = tree(root)
     kd = KeysDir(str(keys))
     entry = kd.resolve('ntpkey_host_th')
@@ -208,7 +183,7 @@ def test_link_never_points_outside(tmp_path):
 
 def test_link_replaces_a_hostile_link_itself(place):
     root, keys, outside = place
-    hostile(keys, outside, 'absolute')
+    plant(keys, outside, 'absolute', 'ntpkey_host_th')
     before = tree(outside)
     kd = KeysDir(str(keys))
     kd.write('ntpkey_RSAhost_th.1', 'new')

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.ntp.autokey.plugins.modules import group_keys, group_keys_info, host_keys
 
-from helpers import run_module
+from helpers import plant, run_module
 
 PW = 'Hostile-Test-Secret-1'
 SECRET = 'TOPSECRET-first-line-4711'
@@ -103,47 +103,6 @@ def templates(tmp_path_factory):
     return made
 
 
-def plant(root, keys, kind, link):
-    """Replace `link` in `keys` by a hostile entry of `kind`."""
-    outside = root / 'outside'
-    path = str(keys / link)
-    if os.path.lexists(path):
-        os.unlink(path)
-    if kind == 'absolute':
-        os.symlink(str(outside / 'secret'), path)
-    elif kind == 'dotdot':
-        os.symlink('../outside/secret', path)
-    elif kind == 'chain':
-        os.symlink('../outside/secret', str(keys / 'inner'))
-        os.symlink('inner', path)
-    elif kind == 'outside_dir':
-        os.symlink(str(outside / 'dir'), path)
-    elif kind == 'dangling_outside':
-        os.symlink(str(outside / 'missing'), path)
-    elif kind == 'fifo':
-        os.mkfifo(path)
-    elif kind == 'link_to_fifo':
-        os.mkfifo(str(keys / 'pipe'))
-        os.symlink('pipe', path)
-    elif kind == 'dev_zero':
-        os.symlink('/dev/zero', path)
-    elif kind == 'dot':
-        os.symlink('.', path)
-    elif kind == 'device_node':
-        os.mknod(str(keys / 'zero'), stat.S_IFCHR | 0o600, os.makedev(1, 5))  # /dev/zero's numbers
-        os.symlink('zero', path)
-    elif kind == 'hard_link':
-        os.link(str(outside / 'secret'), str(keys / 'ntpkey_stolen.1'))
-        os.symlink('ntpkey_stolen.1', path)
-    elif kind == 'oversize':
-        (keys / 'ntpkey_big.1').write_bytes(b'# ntpkey_big.1\n' + b'A' * (2 << 20))
-        os.symlink('ntpkey_big.1', path)
-    elif kind == 'directory':
-        os.mkdir(path)
-    else:
-        raise AssertionError(kind)
-
-
 def setup_case(tmp_path, templates, entry, kind):
     root = tmp_path
     outside = root / 'outside'
@@ -154,7 +113,7 @@ def setup_case(tmp_path, templates, entry, kind):
     (outside / 'dir' / 'inner').write_text('inner')
     keys = root / 'keys'
     shutil.copytree(str(templates[entry]), str(keys), symlinks=True)
-    plant(root, keys, kind, ENTRIES[entry][2])
+    plant(keys, outside, kind, ENTRIES[entry][2])
     return root, keys
 
 
