@@ -59,3 +59,12 @@ def test_every_role_entry_point_is_described():
         for name, entry in entry_points.items():
             assert entry.get('short_description') and entry.get('description'), (role, name)
             assert name in tasks, (role, name)
+
+
+def test_action_group_keys_holds_every_module_with_a_keysdir():
+    """module_defaults: {group/ntp.autokey.keys: {keysdir: ...}} reaches every module that takes a keys directory."""
+    names = _names('plugins/modules/*.py')
+    docs = _doc('module', names)
+    with open(os.path.join(ROOT, 'meta', 'runtime.yml')) as handle:
+        group = yaml.safe_load(handle)['action_groups']['keys']
+    assert sorted(group) == sorted(n for n in names if 'keysdir' in docs['ntp.autokey.' + n]['doc']['options'])
