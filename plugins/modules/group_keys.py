@@ -30,7 +30,7 @@ author:
 extends_documentation_fragment:
   - ntp.autokey.keysdir
 requirements:
-  - cryptography >= 3.3 on the host that runs the module
+  - cryptography >= 3.3.2 on the host that runs the module
 options:
   scheme:
     description:

@@ -26,7 +26,7 @@ author:
 extends_documentation_fragment:
   - ntp.autokey.keysdir
 requirements:
-  - cryptography >= 3.3 on the managed host
+  - cryptography >= 3.3.2 on the managed host
 options:
   host:
     description:

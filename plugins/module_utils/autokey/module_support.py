@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
+import sys
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -47,9 +49,33 @@ def replace_before(module):
     return filestamp_from_time(value) if value else None
 
 
+# The oldest cryptography the modules are tested with (Debian 11's python3-cryptography): README, module docs.
+MIN_CRYPTOGRAPHY_VERSION = '3.3.2'
+
+
+def _release(version):
+    """The leading numbers of a version string ('41.0.7' -> (41, 0, 7), '3.4.dev1' -> (3, 4)); () when none."""
+    match = re.match(r'\d+(?:\.\d+)*', str(version))
+    return tuple(int(n) for n in match.group(0).split('.')) if match else ()
+
+
+def cryptography_too_old(version):
+    """The message for a cryptography older than MIN_CRYPTOGRAPHY_VERSION (or of no readable version), else None."""
+    found = _release(version)
+    if found and found >= _release(MIN_CRYPTOGRAPHY_VERSION):
+        return None
+    return ('Python cryptography %s is installed for %s on this host; ntp.autokey needs cryptography %s or newer. '
+            'Upgrade it with the OS package (python3-cryptography, e.g. Debian 11 or newer) or with '
+            "%s -m pip install 'cryptography>=%s', or point ansible_python_interpreter at a Python that has it."
+            % (version, sys.executable, MIN_CRYPTOGRAPHY_VERSION, sys.executable, MIN_CRYPTOGRAPHY_VERSION))
+
+
 def require_cryptography(module):
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=CRYPTOGRAPHY_ERROR)
+    too_old = cryptography_too_old(getattr(cryptography, '__version__', 'of unknown version'))
+    if too_old:
+        module.fail_json(msg=too_old)
 
 
 def keysdir(module):
