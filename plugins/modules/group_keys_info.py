@@ -76,6 +76,10 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes.
+  action_group:
+    support: full
+    membership: [ntp.autokey.keys]
+    description: Part of the action group C(ntp.autokey.keys), so C(module_defaults) can set O(keysdir) once.
 notes:
   - Private key material is returned only inside RV(server_key_export), encrypted with O(export_passphrase).
     Run tasks that pass passwords or exports with C(no_log=true).

@@ -93,6 +93,17 @@ options:
 seealso:
   - module: ntp.autokey.group_keys
   - module: ntp.autokey.group_keys_info
+attributes:
+  check_mode:
+    support: full
+    description: Decides every change and writes nothing.
+  diff_mode:
+    support: full
+    description: Filestamps, fingerprints and file attributes before and after, never key bytes.
+  action_group:
+    support: full
+    membership: [ntp.autokey.keys]
+    description: Part of the action group C(ntp.autokey.keys), so C(module_defaults) can set O(keysdir) once.
 '''
 
 EXAMPLES = r'''

@@ -97,6 +97,10 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes.
+  action_group:
+    support: full
+    membership: [ntp.autokey.keys]
+    description: Part of the action group C(ntp.autokey.keys), so C(module_defaults) can set O(keysdir) once.
 notes:
   - An association is C(pending) until it reaches a verdict; poll with C(until) on RV(status.converged).
     A verdict that waiting cannot change (an upstream that will not synchronise, a failure whose cause the

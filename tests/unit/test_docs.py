@@ -68,3 +68,6 @@ def test_action_group_keys_holds_every_module_with_a_keysdir():
     with open(os.path.join(ROOT, 'meta', 'runtime.yml')) as handle:
         group = yaml.safe_load(handle)['action_groups']['keys']
     assert sorted(group) == sorted(n for n in names if 'keysdir' in docs['ntp.autokey.' + n]['doc']['options'])
+    for name in names:
+        membership = docs['ntp.autokey.' + name]['doc'].get('attributes', {}).get('action_group', {}).get('membership')
+        assert membership == (['ntp.autokey.keys'] if name in group else None), name
