@@ -276,6 +276,26 @@ class GqKey(GroupKey):
         return _fingerprint(self.n, self.b, self.v)
 
 
+def _whole_bytes(bits):
+    """The MV modulus size for `bits`: whole bytes (a multiple of 8 bits, at least 8 bits per client key).
+
+    ntpd 4.2.8's MV client (crypto_alice3) sends its challenge r < p as BN_bn2bin(r) in a buffer of
+    BN_num_bytes(p) bytes, and the server (crypto_bob3) reads the whole buffer back. When r has fewer
+    bytes than p the server reads r followed by whatever the buffer held, and the exchange fails (10e
+    bad_or_missing_group key). That happens for about 2^(8(len-1))/p of the challenges: most of them
+    when p has a single bit in its top byte (a 513-bit p), at most 1 in 128 when p fills its top byte.
+    """
+    return bits - bits % 8
+
+
+def _mv_prime_widths(bits, n):
+    """Bits of each of the n primes: together one bit less than the modulus, so that p = 2 * prod + 1 has
+    exactly _whole_bytes(bits) bits whenever the product reaches its top bit (primes with their two top bits
+    set make that likely)."""
+    total = _whole_bytes(bits) - 1
+    return [total // n + (1 if i < total % n else 0) for i in range(n)]
+
+
 class MvKey(GroupKey):
     """Mu-Varadharajan: n client keys, one server key for the current revocation set.
 
@@ -312,19 +332,20 @@ class MvKey(GroupKey):
             raise IdentityError('MV supports 1 to %d client keys' % (MVMAX - 3))
         if bits // n < 16:
             raise IdentityError('MV needs at least 16 bits per client key: raise the size or lower the key count')
+        widths, pbits = _mv_prime_widths(bits, n), _whole_bytes(bits)
         primes = []
         while len(primes) < n:
-            candidate = random_prime(bits // n)
+            candidate = random_prime(widths[len(primes)], top_two=True)
             if candidate not in primes:
                 primes.append(candidate)
         replace = 0
         while True:
             q = math.prod(primes)
             p = 2 * q + 1
-            if is_probable_prime(p):
+            if p.bit_length() == pbits and is_probable_prime(p):
                 break
             while True:  # replace one prime at a time, as ntp-keygen does
-                candidate = random_prime(bits // n)
+                candidate = random_prime(widths[replace % n], top_two=True)
                 if candidate not in primes:
                     primes[replace % n] = candidate
                     replace += 1
@@ -407,9 +428,14 @@ class MvKey(GroupKey):
     def differs(self, bits, mv_keys):
         if self.keys != mv_keys + 1:
             return 'MV group has %d client keys, %d requested' % (self.keys - 1, mv_keys)
-        if self.prime_bits == bits // self.keys:  # the modulus of an MV group is a little larger than asked
+        if self.bits % 8:
+            top = self.p >> (8 * ((self.bits - 1) // 8))
+            return ('MV modulus of %d bits has 0x%02x in its top byte: ntpd 4.2.8 fails about 1 in %d of its identity '
+                    'exchanges with it (10e, its challenge loses leading zero bytes); a modulus of whole bytes fixes '
+                    'it' % (self.bits, top, top))
+        if self.bits == _whole_bytes(bits):
             return None
-        return GroupKey.differs(self, bits, mv_keys)
+        return 'MV group key is %d bits, %d requested' % (self.bits, _whole_bytes(bits))
 
     def facts(self):
         return dict(GroupKey.facts(self), mv_keys=self.keys - 1, mv_revoked=self.revoked)

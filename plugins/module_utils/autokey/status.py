@@ -134,6 +134,12 @@ def read_params(name, text):
             facts['layout'] = 'stock' if fields.get('d') == 1 and fields.get('e') != 1 else 'verifiable'
     elif scheme == 'mv' and first.algorithm == 'DSA':
         facts['layout'] = 'verifiable' if 'pub' in fields else 'stock'
+        bits = fields.get('p', 0).bit_length()
+        if facts['layout'] == 'verifiable' and bits % 8:  # identity._whole_bytes says why
+            top = fields['p'] >> (8 * ((bits - 1) // 8))
+            facts['problem'] = ('is of an MV group whose modulus of %d bits has 0x%02x in its top byte: ntpd 4.2.8 '
+                                'fails about 1 in %d of its identity exchanges with it (the challenge loses leading '
+                                'zero bytes)' % (bits, top, top))
     else:
         facts['problem'] = 'is a %s key, not %s params' % (first.algorithm, scheme.upper())
     if facts['layout'] == 'stock':
@@ -146,6 +152,10 @@ def _cause(code, held, scheme):
     if not held:
         return None
     name = held['file']
+    if held['problem'] and code == '10e' and scheme == 'mv' and held['layout'] == 'verifiable':
+        return ('%s %s' % (name, held['problem']),
+                'regenerate the MV group key on the trusted host (site.yml replaces one whose modulus is not of '
+                'whole bytes), then restart ntpd top-down')
     if held['problem'] and code in ('10e', '10f'):
         return ('%s was %s' % (name, held['problem']) if held['layout'] == 'stock' else '%s %s' % (name, held['problem']),
                 'refused at every poll for as long as these params stay: install params made from the server key by '

@@ -186,5 +186,55 @@ def test_facts_and_differences(generated):
     else:
         assert generated.usable_clients() is None
         assert generated.differs(generated.bits, 4) is None
+    what = 'MV group key' if generated.scheme == 'mv' else 'group key'
     assert generated.differs(4096, generated.keys - 1 if generated.scheme == 'mv' else 4) == \
-        'group key is %d bits, 4096 requested' % generated.bits
+        '%s is %d bits, 4096 requested' % (what, generated.bits)
+
+
+# -- MV modulus of whole bytes --------------------------------------------------------------------------
+
+def _ntpd_challenge_on_the_wire(r, p):
+    """What ntpd 4.2.8's MV server reads of the client's challenge: crypto_alice3 writes BN_bn2bin(r) into a
+    buffer of BN_num_bytes(p) bytes (the rest keeps what malloc left, here 0xA5), crypto_bob3 reads all of it."""
+    size = (p.bit_length() + 7) // 8
+    body = r.to_bytes((r.bit_length() + 7) // 8, 'big')
+    return int.from_bytes(body + b'\xa5' * (size - len(body)), 'big')
+
+
+def test_mv_modulus_fills_whole_bytes():
+    for keys in (1, 3, 4):
+        key = ident.MvKey.generate(512, keys)
+        assert key.bits == 512 and key.differs(512, keys) is None
+
+
+def test_a_short_challenge_fails_the_exchange_as_on_ntpd(monkeypatch):
+    """With a 513-bit modulus about every challenge is short: the server answers another r and the client's
+    check fails (10e on ntpd); this is why generate() keeps the modulus at whole bytes."""
+    monkeypatch.setattr(ident, '_whole_bytes', lambda bits: 513)
+    key = ident.MvKey.generate(512, 3)
+    monkeypatch.undo()
+    assert key.bits == 513
+    server, params = key.server_key(), key.params(1)
+    short = (1 << 500) + 12345  # fewer bytes than p
+    assert _ntpd_challenge_on_the_wire(short, key.p) != short
+    full = key.p - 12345  # as many bytes as p
+    assert _ntpd_challenge_on_the_wire(full, key.p) == full
+    # the old group is no longer judged fine: the trusted host replaces it
+    assert key.differs(512, 3).startswith('MV modulus of 513 bits has 0x01 in its top byte')
+    assert ident.MvKey.prove(server, params) is None  # the values themselves are right
+
+
+def test_status_names_a_short_mv_modulus_as_the_cause(monkeypatch):
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey import status
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import KeyFile
+    monkeypatch.setattr(ident, '_whole_bytes', lambda bits: 513)
+    key = ident.MvKey.generate(512, 3)
+    monkeypatch.undo()
+    text = KeyFile('ntpkey_mvpar_lab.4004500000', 4004500000, key.params(1).to_traditional_pem()).text()
+    held = status.read_params('ntpkey_mvpar_lab', text)
+    assert held['layout'] == 'verifiable' and 'modulus of 513 bits has 0x01' in held['problem']
+    cause, hint = status._cause('10e', held, 'mv')
+    assert 'about 1 in 1 of its identity exchanges' in cause and 'regenerate the MV group key' in hint
+    good = ident.MvKey.generate(512, 3)
+    text = KeyFile('ntpkey_mvpar_lab.4004500000', 4004500000, good.params(1).to_traditional_pem()).text()
+    assert status.read_params('ntpkey_mvpar_lab', text)['problem'] is None
