@@ -99,3 +99,27 @@ def plant(keys, outside, kind, link):
         os.mkdir(path)
     else:
         raise AssertionError(kind)
+
+
+def tree(root, skip=None):
+    """{relative path: (type, mode, uid, gid, content, link target or device number)} of everything under
+    `root` except the subtree `skip`: a snapshot that shows any change, to prove nothing outside changed."""
+    state = {}
+    for base, dirs, names in os.walk(str(root)):
+        if skip and os.path.abspath(base).startswith(os.path.abspath(str(skip))):
+            continue
+        for name in dirs + names:
+            full = os.path.join(base, name)
+            if skip and os.path.abspath(full) == os.path.abspath(str(skip)):
+                continue
+            st_ = os.lstat(full)
+            if stat.S_ISLNK(st_.st_mode):
+                what = os.readlink(full)
+            elif stat.S_ISREG(st_.st_mode):
+                with open(full, 'rb') as handle:
+                    what = handle.read()
+            else:
+                what = st_.st_rdev
+            state[os.path.relpath(full, str(root))] = (stat.S_IFMT(st_.st_mode), stat.S_IMODE(st_.st_mode),
+                                                       st_.st_uid, st_.st_gid, what)
+    return state

@@ -13,28 +13,9 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import (
     MAX_FILE, KeysDir, KeysDirError, plain_name, read_file)
 
-from helpers import plant
+from helpers import plant, tree
 
 SECRET = 'TOPSECRET-first-line-4711'
-
-
-def tree(root):
-    """{relative path: (type, mode, owner, content or link target)} of everything under `root`."""
-    state = {}
-    for base, dirs, names in os.walk(str(root)):
-        for name in dirs + names:
-            full = os.path.join(base, name)
-            st_ = os.lstat(full)
-            if stat.S_ISLNK(st_.st_mode):
-                what = os.readlink(full)
-            elif stat.S_ISREG(st_.st_mode):
-                with open(full, 'rb') as handle:
-                    what = handle.read()
-            else:
-                what = None
-            state[os.path.relpath(full, str(root))] = (stat.S_IFMT(st_.st_mode), stat.S_IMODE(st_.st_mode),
-                                                       st_.st_uid, st_.st_gid, what)
-    return state
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.ntp.autokey.plugins.modules import group_keys, group_keys_info, host_keys
 
-from helpers import plant, run_module
+from helpers import plant, run_module, tree
 
 PW = 'Hostile-Test-Secret-1'
 SECRET = 'TOPSECRET-first-line-4711'
@@ -23,28 +23,6 @@ UNREADABLE = ['hard_link', 'oversize']
 KINDS = REFUSED + UNREADABLE + ['directory']
 RUNGS = [('never', True), ('fail', True), ('partial_idempotence', True), ('full_idempotence', True),
          ('full_idempotence', False), ('always', True), ('always', False)]
-
-
-def tree(root, skip=None):
-    state = {}
-    for base, dirs, names in os.walk(str(root)):
-        if skip and os.path.abspath(base).startswith(os.path.abspath(str(skip))):
-            continue
-        for name in dirs + names:
-            full = os.path.join(base, name)
-            if skip and os.path.abspath(full) == os.path.abspath(str(skip)):
-                continue
-            st_ = os.lstat(full)
-            if stat.S_ISLNK(st_.st_mode):
-                what = os.readlink(full)
-            elif stat.S_ISREG(st_.st_mode):
-                with open(full, 'rb') as handle:
-                    what = handle.read()
-            else:
-                what = st_.st_rdev
-            state[os.path.relpath(full, str(root))] = (stat.S_IFMT(st_.st_mode), stat.S_IMODE(st_.st_mode),
-                                                       st_.st_uid, st_.st_gid, what)
-    return state
 
 
 # -- entry points: (module, arguments, links it owns, the link attacked) -----------------------------
