@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real ntpd 4.2.8p15 hosts for tests, each in its own network namespace.
+"""Real ntpd 4.2.8p15 and chronyd 4.0 hosts for tests, each in its own network namespace.
 
-The daemons come from the bullseye root file system of lab/rootfs.sh and run
-chrooted into it with CAP_SYS_TIME removed from the bounding set (capsh), so
-they can never touch the machine's clock; every start checks that in /proc.
+The daemons come from the bullseye root file systems of lab/rootfs.sh (one with
+ntp, one with chrony: the packages conflict) and run chrooted into them with
+CAP_SYS_TIME removed from the bounding set (capsh), so they can never touch the
+machine's clock; every start checks that in /proc. chronyd also runs with -x
+(no clock control), without which it exits when it lacks the capability.
 Hosts talk over a bridge living in a namespace of its own, on 192.0.2.0/24
 (TEST-NET-1), which exists only inside these namespaces.
 """
@@ -16,6 +18,7 @@ import time
 import uuid
 
 ROOTFS = os.environ.get('AUTOKEY_LAB_ROOTFS', '/var/cache/ntp-autokey/bullseye')
+CHRONY_ROOTFS = os.environ.get('AUTOKEY_LAB_CHRONY_ROOTFS', ROOTFS + '-chrony')
 CAP_SYS_TIME = 25
 SUBNET = '192.0.2.%d'
 
@@ -29,9 +32,13 @@ def sh(*args, **kw):
                           universal_newlines=True, **kw).stdout
 
 
-def in_rootfs(path):
+def in_rootfs(path, rootfs=ROOTFS):
     """Absolute path inside the rootfs -> path as seen by the host."""
-    return os.path.join(ROOTFS, path.lstrip('/'))
+    return os.path.join(rootfs, path.lstrip('/'))
+
+
+def chrony_available():
+    return os.path.exists(os.path.join(CHRONY_ROOTFS, 'usr/sbin/chronyd'))
 
 
 def keygen(workdir, *args, env=None):
@@ -44,37 +51,44 @@ def keygen(workdir, *args, env=None):
 class Host:
     """One ntpd in its own namespace. Files live under /srv/autokey-lab/<id>/<name> in the rootfs."""
 
+    rootfs = ROOTFS
+    daemon = 'ntpd'
+
     def __init__(self, lab, name, address):
         self.lab, self.name, self.address = lab, name, address
         self.ns = '%s-%s' % (lab.id, name)
         self.root = '/srv/autokey-lab/%s/%s' % (lab.id, name)   # inside the chroot
         self.keysdir = self.root + '/keys'
         for sub in ('keys', 'stats'):
-            os.makedirs(in_rootfs('%s/%s' % (self.root, sub)), exist_ok=True)
+            os.makedirs(self.fs('%s/%s' % (self.root, sub)), exist_ok=True)
         self.proc = None
+
+    def fs(self, path):
+        """A path inside this host's rootfs, as seen from the machine."""
+        return in_rootfs(path, self.rootfs)
 
     @property
     def host_keysdir(self):
-        return in_rootfs(self.keysdir)
+        return self.fs(self.keysdir)
 
     def write_conf(self, lines):
         conf = ['keysdir %s/' % self.keysdir, 'statsdir %s/stats/' % self.root, 'statistics cryptostats',
                 'filegen cryptostats file cryptostats type none enable', 'logfile %s/ntpd.log' % self.root,
                 'restrict default nomodify notrap nopeer', 'restrict 127.0.0.1'] + list(lines)
-        with open(in_rootfs(self.root + '/ntp.conf'), 'w') as handle:
+        with open(self.fs(self.root + '/ntp.conf'), 'w') as handle:
             handle.write('\n'.join(conf) + '\n')
 
     def start(self):
-        with open(in_rootfs(self.root + '/ntpd.out'), 'w') as out:
+        with open(self.fs(self.root + '/daemon.out'), 'w') as out:
             self.proc = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % ROOTFS, '--',
+                ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--',
                  '-c', 'exec /usr/sbin/ntpd -n -c %s/ntp.conf' % self.root],
                 stdout=out, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
                 with open('/proc/%d/comm' % self.proc.pid) as handle:
-                    if handle.read().strip() == 'ntpd':
+                    if handle.read().strip() == self.daemon:
                         break
             except OSError:
                 break
@@ -84,15 +98,15 @@ class Host:
     def read_back(self, conf_text):
         """The configuration ntpd parsed from `conf_text`, as ntpd --saveconfigquit writes it back (ntpd reads
         the file and exits, without serving)."""
-        with open(in_rootfs(self.root + '/readback.conf'), 'w') as handle:
+        with open(self.fs(self.root + '/readback.conf'), 'w') as handle:
             handle.write(conf_text)
         saved = self.root + '/saved.conf'
         result = subprocess.run(
-            ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % ROOTFS, '--', '-c',
+            ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--', '-c',
              'exec /usr/sbin/ntpd -n -c %s/readback.conf --saveconfigquit=%s' % (self.root, saved)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30, check=False)
         try:
-            with open(in_rootfs(saved)) as handle:
+            with open(self.fs(saved)) as handle:
                 return handle.read()
         except OSError:
             raise AssertionError('ntpd saved no configuration (exit %d):\n%s' % (result.returncode, result.stdout))
@@ -106,7 +120,7 @@ class Host:
         for field in ('CapEff', 'CapPrm', 'CapBnd'):
             if int(status[field].strip(), 16) & (1 << CAP_SYS_TIME):
                 self.stop()
-                raise AssertionError('ntpd %s holds CAP_SYS_TIME (%s); stopped' % (self.name, field))
+                raise AssertionError('%s %s holds CAP_SYS_TIME (%s); stopped' % (self.daemon, self.name, field))
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -122,23 +136,23 @@ class Host:
 
     def cryptostats(self):
         try:
-            with open(in_rootfs(self.root + '/stats/cryptostats')) as handle:
+            with open(self.fs(self.root + '/stats/cryptostats')) as handle:
                 return handle.read()
         except OSError:
             return ''
 
     def log(self):
         text = ''
-        for name in ('ntpd.out', 'ntpd.log'):
+        for name in ('daemon.out', 'ntpd.log'):
             try:
-                with open(in_rootfs('%s/%s' % (self.root, name))) as handle:
+                with open(self.fs('%s/%s' % (self.root, name))) as handle:
                     text += handle.read()
             except OSError:
                 pass
         return text
 
     def ntpq(self, *commands):
-        args = ['ip', 'netns', 'exec', self.ns, 'chroot', ROOTFS, 'ntpq', '-n']
+        args = ['ip', 'netns', 'exec', self.ns, 'chroot', self.rootfs, 'ntpq', '-n']
         for command in commands:
             args += ['-c', command]
         result = subprocess.run(args + ['127.0.0.1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -163,6 +177,44 @@ class Host:
         return state
 
 
+class ChronyHost(Host):
+    """One chronyd 4.0 (-x: never the clock) in its own namespace, with its own command socket and files
+    under /srv/autokey-lab/<id>/<name> in the chrony rootfs."""
+
+    rootfs = CHRONY_ROOTFS
+    daemon = 'chronyd'
+
+    @property
+    def socket(self):
+        return self.root + '/run/chronyd.sock'
+
+    def write_conf(self, lines):
+        os.makedirs(self.fs(self.root + '/run'), mode=0o700, exist_ok=True)
+        conf = ['bindcmdaddress %s' % self.socket, 'pidfile %s/run/chronyd.pid' % self.root,
+                'driftfile %s/drift' % self.root, 'ntsdumpdir %s/run' % self.root, 'cmdport 0'] + list(lines)
+        with open(self.fs(self.root + '/chrony.conf'), 'w') as handle:
+            handle.write('\n'.join(conf) + '\n')
+
+    def start(self):
+        with open(self.fs(self.root + '/daemon.out'), 'w') as out:
+            self.proc = subprocess.Popen(
+                ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--',
+                 '-c', 'exec /usr/sbin/chronyd -x -d -u root -f %s/chrony.conf' % self.root],
+                stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline and not os.path.exists(self.fs(self.socket)):
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.assert_off_the_clock()
+
+    def chronyc(self, *commands):
+        args = ['ip', 'netns', 'exec', self.ns, 'chroot', self.rootfs, 'chronyc', '-n', '-h', self.socket]
+        result = subprocess.run(args + list(commands), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, timeout=10, check=False)
+        return result.stdout
+
+
 class Lab:
     """A set of namespaces joined by one bridge; tear it down with close()."""
 
@@ -174,9 +226,10 @@ class Lab:
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'set', 'br0', 'up')
 
-    def host(self, name):
+    def host(self, name, daemon='ntpd'):
+        """A new host running `daemon` (ntpd or chronyd), not started yet."""
         address = SUBNET % (len(self.hosts) + 10)
-        host = Host(self, name, address)
+        host = (ChronyHost if daemon == 'chronyd' else Host)(self, name, address)
         ns, index = host.ns, len(self.hosts)
         sh('ip', 'netns', 'add', ns)
         sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up')
@@ -194,7 +247,8 @@ class Lab:
             host.stop()
         for ns in [h.ns for h in self.hosts] + [self.bridge_ns]:
             subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
-        shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id), ignore_errors=True)
+        for rootfs in (ROOTFS, CHRONY_ROOTFS):
+            shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id, rootfs), ignore_errors=True)
 
 
 def reap_stale():
@@ -210,7 +264,8 @@ def reap_stale():
             except OSError:
                 pass
         subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
-    shutil.rmtree(in_rootfs('/srv/autokey-lab'), ignore_errors=True)
+    for rootfs in (ROOTFS, CHRONY_ROOTFS):
+        shutil.rmtree(in_rootfs('/srv/autokey-lab', rootfs), ignore_errors=True)
     return stale
 
 

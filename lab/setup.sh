@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install what the lab and the tests need on Debian 12 (as root), idempotently:
 # system packages, Python environments (newest tools; cryptography 3.3.2) and
-# the bullseye rootfs with the reference ntpd 4.2.8p15.
+# the bullseye rootfs with the reference ntpd 4.2.8p15, and one with chrony 4.0.
 # Environment: AUTOKEY_CI_HOME (default /var/cache/ntp-autokey).
 set -euo pipefail
 
@@ -30,4 +30,5 @@ if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
 fi
 
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"
+"$here/lab/rootfs.sh" "${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-chrony}" chrony
 "$here/lab/image.sh"

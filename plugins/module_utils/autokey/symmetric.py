@@ -51,6 +51,7 @@ MAX_ID = {'ntpd': 65535, 'chrony': 4294967295}
 # ASCII secrets: what both daemons read as the same bytes (ntpd takes 20 characters or fewer as ASCII;
 # '#' would start a comment there). Only for digest keys.
 ASCII_SECRET = re.compile(r'[!"$-~]{1,20}\Z')
+ASCII_PASSWORD = re.compile(r'[!"$-~]+\Z')
 HEX_SECRET = re.compile(r'[0-9a-fA-F]+\Z')
 # A key file is a few lines per key; anything larger is not one.
 MAX_FILE = 1024 * 1024
@@ -125,6 +126,23 @@ def check_keys(keys, daemon):
         seen.add(one['id'])
         checked.append(one)
     return sorted(checked, key=lambda k: k['id'])
+
+
+def ntpq_password(key):
+    """What ntpq's `passwd` takes for a checked key: ntpq 4.2.8 uses the text it is given as the key's bytes
+    and never decodes hex, so only a key whose bytes are printable ASCII without spaces or '#' can sign
+    control requests (the controlkey). SymmetricKeyError otherwise."""
+    if key['type'] not in NTPQ_TYPES:
+        raise SymmetricKeyError('key %d: ntpq cannot sign with %s; a controlkey is one of %s'
+                                % (key['id'], key['type'], ', '.join(NTPQ_TYPES)))
+    if key['format'] == 'ascii':
+        return key['secret']
+    text = bytes.fromhex(key['secret']).decode('latin-1')
+    if not ASCII_PASSWORD.match(text):
+        raise SymmetricKeyError('key %d: its bytes are not printable ASCII, and ntpq takes a password as text: a '
+                                'controlkey needs printable bytes (symmetric_keyset makes them for purpose control)'
+                                % key['id'])
+    return text
 
 
 def daemon_type(kind, daemon):
