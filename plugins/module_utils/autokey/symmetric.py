@@ -52,6 +52,7 @@ MAX_ID = {'ntpd': 65535, 'chrony': 4294967295}
 # '#' would start a comment there). Only for digest keys.
 ASCII_SECRET = re.compile(r'[!"$-~]{1,20}\Z')
 ASCII_PASSWORD = re.compile(r'[!"$-~]+\Z')
+KEY_ID = re.compile(r'[0-9]{1,10}\Z')  # ASCII digits only ('²'.isdigit() is true)
 HEX_SECRET = re.compile(r'[0-9a-fA-F]+\Z')
 # A key file is a few lines per key; anything larger is not one.
 MAX_FILE = 1024 * 1024
@@ -184,7 +185,7 @@ def parse(text, daemon):
         if not words:
             continue
         problem = None
-        if not words[0].isdigit() or not 1 <= int(words[0]) <= MAX_ID[daemon]:
+        if not KEY_ID.match(words[0]) or not 1 <= int(words[0]) <= MAX_ID[daemon]:
             problem = 'not a key ID'
         elif daemon == 'ntpd' and len(words) < 3:
             problem = 'missing type or key'
@@ -260,6 +261,10 @@ class KeyFile:
             elif stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
                 raise KeysDirError('%s is %s, not a key file: it is never followed or replaced here. Remove it and '
                                    'rerun. Nothing was changed.' % (path, kind_of(st.st_mode)))
+            elif st.st_nlink > 1:
+                raise KeysDirError('%s has %d names (hard links), and another may lie outside %s: it is never '
+                                   'replaced here. Remove the other names and rerun. Nothing was changed.'
+                                   % (path, st.st_nlink, self.dir.path))
             else:
                 self.dir.resolve(self.name)  # its mode and owner are enforced
                 try:
