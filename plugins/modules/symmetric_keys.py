@@ -153,7 +153,7 @@ def main():
         argument_spec=dict(
             daemon=dict(type='str', required=True, choices=['ntpd', 'chrony']),
             path=dict(type='path'),
-            keys=dict(type='list', elements='dict', required=True, options=dict(
+            keys=dict(type='list', elements='dict', required=True, no_log=False, options=dict(
                 id=dict(type='int', required=True),
                 type=dict(type='str', default='AES128CMAC', choices=sorted(TYPES)),
                 secret=dict(type='str', required=True, no_log=True),

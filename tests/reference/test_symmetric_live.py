@@ -127,7 +127,7 @@ def test_ntpd_reloads_and_trusts_a_new_key_at_runtime(lab):
     pid = server.proc.pid
 
     # the server has no key 11: the client's packets fail authentication there, so no answer is authentic
-    refused, dummy = ntplab.wait_for(lambda: auth_ok(client)[0] in ('bad', 'none') and 'reach' not in '', 20, 1)
+    refused, dummy = ntplab.wait_for(lambda: auth_ok(client)[0] in ('bad', 'none'), 20, 1)
     assert refused
     assert auth_ok(client)[0] != 'ok'
     assert chrony.chronyc('-N', 'authdata').count(' SK ') == 1
