@@ -36,7 +36,6 @@ options:
     type: list
     elements: dict
     required: true
-    no_log: false
     suboptions:
       name:
         description: Name of the key (letters, digits, C(.), C(-), C(_)).
