@@ -78,12 +78,18 @@ class Host:
         with open(self.fs(self.root + '/ntp.conf'), 'w') as handle:
             handle.write('\n'.join(conf) + '\n')
 
-    def start(self):
+    def command(self):
+        return '/usr/sbin/ntpd -n -c %s/ntp.conf' % self.root
+
+    def spawn(self):
+        """Start the daemon in this host's namespace, chrooted, without CAP_SYS_TIME in its bounding set."""
         with open(self.fs(self.root + '/daemon.out'), 'w') as out:
             self.proc = subprocess.Popen(
                 ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--',
-                 '-c', 'exec /usr/sbin/ntpd -n -c %s/ntp.conf' % self.root],
-                stdout=out, stderr=subprocess.STDOUT)
+                 '-c', 'exec ' + self.command()], stdout=out, stderr=subprocess.STDOUT)
+
+    def start(self):
+        self.spawn()
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
@@ -195,12 +201,11 @@ class ChronyHost(Host):
         with open(self.fs(self.root + '/chrony.conf'), 'w') as handle:
             handle.write('\n'.join(conf) + '\n')
 
+    def command(self):
+        return '/usr/sbin/chronyd -x -d -u root -f %s/chrony.conf' % self.root
+
     def start(self):
-        with open(self.fs(self.root + '/daemon.out'), 'w') as out:
-            self.proc = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--',
-                 '-c', 'exec /usr/sbin/chronyd -x -d -u root -f %s/chrony.conf' % self.root],
-                stdout=out, stderr=subprocess.STDOUT)
+        self.spawn()
         deadline = time.time() + 10
         while time.time() < deadline and not os.path.exists(self.fs(self.socket)):
             if self.proc.poll() is not None:
