@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Import the lab rootfs (Debian bullseye, ntp 4.2.8p15, python3) as a podman image
+# Import a lab rootfs (Debian bullseye with ntp 4.2.8p15 or chrony 4.0, python3) as a podman image
 # for molecule: no registry needed. Rebuilt only when the rootfs changed.
 # Usage: lab/image.sh [IMAGE]   (default: $AUTOKEY_LAB_IMAGE or localhost/ntp-autokey-lab:bullseye)
 set -euo pipefail

@@ -32,3 +32,5 @@ fi
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-chrony}" chrony
 "$here/lab/image.sh"
+AUTOKEY_LAB_ROOTFS="${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-chrony}" \
+    "$here/lab/image.sh" localhost/ntp-autokey-lab:bullseye-chrony

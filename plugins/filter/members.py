@@ -17,7 +17,7 @@ from ansible.module_utils.six import string_types
 
 # What an address or a name may look like on a server line: one token, no control characters.
 _ADDRESS = re.compile(r'^[A-Za-z0-9_.:%\[\]-]+\Z')
-METHODS = ('autokey', 'none')
+METHODS = ('autokey', 'symmetric', 'none')
 _POLL = range(3, 18)  # ntpd accepts poll exponents 3 (8 s) to 17 (36 h)
 
 
@@ -64,12 +64,15 @@ def _check_options(options):
     return dict(options)
 
 
-def associations(addresses, method='autokey', ident='', options=None):
+def associations(addresses, method='autokey', ident='', options=None, key=None):
     """Upstream associations, one per address, in the daemon-neutral form the roles hand to the daemon role:
-    {address, method, ident, iburst, prefer, minpoll, maxpoll}. ntpd's template writes `autokey ident <group>`
-    for method autokey; `none` is plain NTP (a trusted host's own time sources)."""
+    {address, method, ident, key, iburst, prefer, minpoll, maxpoll}. ntpd's template writes `autokey ident
+    <group>` for method autokey and `key <key>` for symmetric; `none` is plain NTP (a trusted host's own time
+    sources)."""
     if method not in METHODS:
         raise AnsibleFilterError('associations: method must be one of %s, not %r' % (', '.join(METHODS), method))
+    if method == 'symmetric' and (isinstance(key, bool) or not isinstance(key, int) or not 1 <= key <= 65535):
+        raise AnsibleFilterError('associations: method symmetric needs key, a key ID from 1 to 65535, not %r' % (key,))
     options = _check_options({} if options is None else options)
     result = []
     for address in _names(addresses, 'associations'):
@@ -77,6 +80,8 @@ def associations(addresses, method='autokey', ident='', options=None):
         entry['autokey'] = method == 'autokey'
         if method == 'autokey' and ident:
             entry['ident'] = to_text(ident)
+        if method == 'symmetric':
+            entry['key'] = key
         result.append(entry)
     return result
 

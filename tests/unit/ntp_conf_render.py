@@ -18,6 +18,8 @@ DEFAULTS = dict(
     ntpd_broadcast=[], ntpd_broadcastclient=False, ntpd_multicastclient=[], ntpd_local_clock=False,
     ntpd_local_clock_stratum=10, ntpd_local_clock_prefer=False, ntpd_local_clock_poll=6,
     ntpd_restrict=['-4 default kod notrap nomodify nopeer noquery limited', '127.0.0.1'], ntpd_extra_config=[],
+    ntpd_keys=[], ntpd_keys_file='/etc/ntp/ntp.keys', ntpd_trustedkeys=[], ntpd_controlkey=0,
+    ntpd_symmetric_file='/etc/ntp/symmetric.conf',
 )
 
 

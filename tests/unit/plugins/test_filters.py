@@ -79,8 +79,16 @@ def test_associations_refuses_bad_options(options, message):
 
 
 def test_associations_refuses_unknown_method():
-    with pytest.raises(AnsibleFilterError, match="method must be one of autokey, none, not 'nts'"):
+    with pytest.raises(AnsibleFilterError, match="method must be one of autokey, symmetric, none, not 'nts'"):
         associations(['gs'], 'nts')
+
+
+def test_associations_symmetric_carries_its_key():
+    assert associations(['gs1'], 'symmetric', 'lab', {'minpoll': 3}, 42) == [
+        {'address': 'gs1', 'method': 'symmetric', 'autokey': False, 'key': 42, 'minpoll': 3}]
+    for key in (None, 0, 65536, '42', True):
+        with pytest.raises(AnsibleFilterError, match='method symmetric needs key'):
+            associations(['gs1'], 'symmetric', '', {}, key)
 
 
 @settings(max_examples=300, deadline=None)
