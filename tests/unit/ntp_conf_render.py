@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Render roles/ntpd/templates/ntp.conf.j2 as the template module does (trim_blocks, the collection's
-filters under their FQCN)."""
+"""Render the daemon roles' templates as the template module does (trim_blocks, the collection's filters under
+their FQCN): roles/ntpd/templates/ntp.conf.j2 (render) and roles/chrony/templates/chrony.conf.j2 (render_chrony)."""
 
 import os
 
@@ -11,6 +11,12 @@ from ansible_collections.ntp.autokey.plugins.filter.ntp_conf import FilterModule
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, 'roles', 'ntpd', 'templates', 'ntp.conf.j2')
+CHRONY_TEMPLATE = os.path.join(ROOT, 'roles', 'chrony', 'templates', 'chrony.conf.j2')
+CHRONY_DEFAULTS = dict(
+    ansible_managed='Ansible managed', chrony_keys=[], chrony_keys_file='/etc/chrony/chrony.keys',
+    chrony_sources_file='/etc/chrony/sources.d/ntp-autokey.sources', chrony_servers=[], chrony_serve=False,
+    chrony_allow=[], chrony_local_stratum=0, chrony_extra_config=[],
+)
 
 DEFAULTS = dict(
     ansible_managed='Ansible managed', ntpd_driftfile='/var/lib/ntp/ntp.drift', ntpd_keysdir='/etc/ntp',
@@ -23,19 +29,26 @@ DEFAULTS = dict(
 )
 
 
-def _template():
+def _template(path):
     env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters['comment'] = comment
+    env.filters['dirname'] = os.path.dirname
     for name, function in FilterModule().filters().items():
         env.filters['ntp.autokey.' + name] = function
-    with open(TEMPLATE) as handle:
+    with open(path) as handle:
         return env.from_string(handle.read())
 
 
-_TEMPLATE = []
+_TEMPLATES = {}
 
 
 def render(**variables):
-    if not _TEMPLATE:
-        _TEMPLATE.append(_template())
-    return _TEMPLATE[0].render(dict(DEFAULTS, **variables))
+    if TEMPLATE not in _TEMPLATES:
+        _TEMPLATES[TEMPLATE] = _template(TEMPLATE)
+    return _TEMPLATES[TEMPLATE].render(dict(DEFAULTS, **variables))
+
+
+def render_chrony(**variables):
+    if CHRONY_TEMPLATE not in _TEMPLATES:
+        _TEMPLATES[CHRONY_TEMPLATE] = _template(CHRONY_TEMPLATE)
+    return _TEMPLATES[CHRONY_TEMPLATE].render(dict(CHRONY_DEFAULTS, **variables))

@@ -76,3 +76,27 @@ def test_rendered_or_refused_never_changed(host, ident, password, address, restr
     assert got[6][:3 + len(with_ident)] == ['server', address, 'autokey'] + with_ident
     # each restrict and extra entry is read as at most one command, the words it holds
     assert got[7:] == commands('restrict default ' + restrict) + commands('tinker ' + extra)
+
+
+def test_symmetric_part_is_included_and_holds_the_keyed_servers():
+    servers = [SERVER, dict(address='192.0.2.20', method='symmetric', key=20, minpoll=3)]
+    symmetric = dict(ntpd_servers=servers, ntpd_keys=[{'id': 20}], ntpd_trustedkeys=[1, 20], ntpd_controlkey=1)
+    main = commands(render(**symmetric))
+    assert ['includefile', '/etc/ntp/symmetric.conf'] in main
+    assert [c for c in main if c[0] == 'server'] == [
+        ['server', '192.0.2.10', 'autokey', 'ident', 'lab', 'iburst', 'minpoll', '3', 'maxpoll', '4']]
+    assert commands(render(__ntpd_part='symmetric', **symmetric)) == [
+        ['keys', '/etc/ntp/ntp.keys'], ['trustedkey', '1', '20'], ['controlkey', '1'],
+        ['server', '192.0.2.20', 'key', '20', 'iburst', 'minpoll', '3']]
+    assert 'includefile' not in render()
+
+
+@pytest.mark.parametrize('variables, named', [
+    (dict(ntpd_servers=[dict(address='gs', key='20 prefer')]), 'key of server gs'),
+    (dict(ntpd_trustedkeys=['1\ncontrolkey 2']), 'ntpd_trustedkeys'),
+    (dict(ntpd_controlkey='1 2'), 'ntpd_controlkey'),
+    (dict(ntpd_keys_file='/etc/ntp/a b'), 'ntpd_keys_file'),
+])
+def test_symmetric_values_that_would_change_the_file_are_refused(variables, named):
+    with pytest.raises(AnsibleFilterError, match=named):
+        render(__ntpd_part='symmetric', **dict(dict(ntpd_keys=[{'id': 1}]), **variables))
