@@ -32,8 +32,13 @@ CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'
 MODES = {'1': 'active', '2': 'passive', '3': 'client', '4': 'server', '5': 'broadcast', '6': 'bclient'}
 # blocked: waits for an upstream that is not synchronised and will not be without a fix there (its own verdict
 # is final: verify.yml passes those upstreams in `stuck`)
-FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'blocked', 'none')
+FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'blocked', 'none', 'symmetric')
 TRUSTING = ('verified', 'tc-only', 'tc-fallback')  # VRFY set
+AUTHENTICATED = ('verified', 'symmetric')  # what a host may take time from
+TEST5 = 0x0010  # flash: the packet failed authentication
+# polls without an authenticated answer after which a symmetric association is failing, not pending: ntpd sends
+# iburst's eight packets and then one a poll; a server drops a request whose MAC it cannot verify
+SYMMETRIC_PATIENCE = 8
 
 
 def _certificate(entry, own_host, now):
@@ -245,7 +250,26 @@ def judge(assoc, files, params=None, stuck=()):
     return 'pending', 'pending: %s' % waiting, ''
 
 
-def association(block, events, certificates, own_host, files, params=None, stuck=()):
+def judge_symmetric(assoc, key_types=None):
+    """(state, verdict, hint) of an association authenticated by a symmetric key (keyid 1 to 65535, no Autokey)."""
+    key = assoc['key_id']
+    kind = (key_types or {}).get(key)
+    named = 'symmetric key %d%s' % (key, ' (%s)' % kind if kind else '')
+    if assoc['authentic'] and assoc['reach'] not in (None, '0', '000'):
+        return 'symmetric', '%s ok' % named, ''
+    if assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5:
+        return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
+                'key %d is missing here, not trusted here (trustedkey), or holds another secret than the server\'s'
+                % key)
+    unreach = assoc.get('unreach')
+    if assoc['reach'] in (None, '0', '000') and unreach is not None and unreach >= SYMMETRIC_PATIENCE:
+        return ('failing', 'failing: %s: no authenticated answer in %d polls (auth bad)' % (named, unreach),
+                'the server drops requests whose MAC it cannot verify: it lacks key %d, does not trust it, or holds '
+                'another secret under it (or it is down: see its own verdict)' % key)
+    return 'pending', 'pending: first authenticated answer with %s' % named, ''
+
+
+def association(block, events, certificates, own_host, files, params=None, stuck=(), key_types=None):
     values, dummy = ntpq.variables(block)
     status = ntpq.peer_status(block['status'])
     address = values.get('srcadr', '')
@@ -270,6 +294,14 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         received=[dict(subject=c['subject'], issuer=c['issuer'], filestamp=c['filestamp']) for c in stats['certificates']],
         trust_root=dict(root, filestamp=received.get(root['subject'])) if root else None)
     assoc['upstream_synchronised'] = _upstream(assoc)
+    key_id = number(values.get('keyid'))
+    symmetric = word is None and not assoc['ident'] and key_id is not None and 1 <= key_id <= 65535
+    assoc.update(method='symmetric' if symmetric else 'autokey' if word is not None or assoc['ident'] else 'none',
+                 key_id=key_id if symmetric else None, key_type=(key_types or {}).get(key_id) if symmetric else None,
+                 unreach=number(values.get('unreach')))
+    if symmetric:
+        assoc['state'], assoc['verdict'], assoc['hint'] = judge_symmetric(assoc, key_types)
+        return assoc
     assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files, params, stuck)
     if assoc['state'] == 'verified' and not assoc['proof']:
         assoc['proof'] = 'inferred: VRFY with ident %s and %s offered (no cryptostats line for it)' % (
@@ -278,11 +310,12 @@ def association(block, events, certificates, own_host, files, params=None, stuck
 
 
 def assess(system_text, peers_text, cryptostats_text=None, files=None, require_identity=True, offers=None,
-           now=None, params=None, stuck=()):
+           now=None, params=None, stuck=(), key_types=None, forbidden_types=()):
     """Everything status_info returns about one host (see its RETURN documentation).
 
     `params`: {link name: read_params facts} of the params files in the keysdir; `stuck`: CNs of upstreams
-    known to stay unsynchronised (their own verdicts are final), so that waiting for them is a verdict too."""
+    known to stay unsynchronised (their own verdicts are final), so that waiting for them is a verdict too;
+    `key_types`: {key ID: type} of the symmetric key file; `forbidden_types`: key types the policy refuses."""
     now = time.time() if now is None else now
     files = files or {}
     params = params or {}
@@ -304,24 +337,43 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
         files=files, params=params)
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
-    result['associations'] = [association(b, events, certificates, own, files, params, stuck)
+    result['associations'] = [association(b, events, certificates, own, files, params, stuck, key_types)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
     waiting = [a for a in trusting if a['cn'] not in stuck]  # trust that can still complete and synchronise
+    keyed = [a for a in result['associations'] if a['state'] == 'symmetric']
     result['synchronised_to_autokey'] = any(a['synchronised'] for a in trusting)
+    result['synchronised_authenticated'] = result['synchronised_to_autokey'] or any(a['synchronised'] for a in keyed)
     result['converged'] = bool(result['associations']) and all(a['state'] in FINAL for a in result['associations']) and all(
-        a['flags']['complete'] for a in waiting) and (result['synchronised_to_autokey'] or not waiting)
-    result['problems'] = problems(result, require_identity, offers)
+        a['flags']['complete'] for a in waiting) and (result['synchronised_authenticated'] or not waiting + keyed)
+    result['problems'] = problems(result, require_identity, offers) + symmetric_problems(result, forbidden_types)
     return result
+
+
+def symmetric_problems(result, forbidden_types=()):
+    """Findings about the symmetric associations (the Autokey ones are problems()'s)."""
+    found = []
+    for assoc in result['associations']:
+        if assoc['method'] != 'symmetric':
+            continue
+        who = assoc['address']
+        if assoc['state'] != 'symmetric':
+            found.append('%s: %s%s' % (who, assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
+        elif assoc['key_type'] in forbidden_types:
+            found.append('%s: uses key %d of type %s, which the policy forbids: roll it over to AES128CMAC '
+                         '(docs/symmetric-keys.md)' % (who, assoc['key_id'], assoc['key_type']))
+    return found
 
 
 def problems(result, require_identity=True, offers=None):
     """Plain-word findings that make this host not protected by Autokey."""
     found = []
     word = result['flags']
-    if word is None:
+    if word is None and not any(a.get('method') == 'symmetric' for a in result['associations']):
         return ['Autokey is off: ntpd shows no crypto flags (no crypto line in ntp.conf, or an ntpd without '
                 'OpenSSL)']
+    if word is None:  # symmetric keys only: symmetric_problems() judges them
+        return []
     if offers and offers not in result['offers']:
         link = 'ntpkey_%skey_%s' % (offers, result['group'])
         found.append('offers no %s to its clients (system flags %s): %s' % (
@@ -331,10 +383,12 @@ def problems(result, require_identity=True, offers=None):
     for cert in result['certificates']:
         if cert['own'] and cert['self_signed'] and cert['expired']:
             found.append('own certificate expired (%s): this host can neither sign nor be signed' % cert['until'])
-    autokey = [a for a in result['associations'] if a['state'] != 'none']
-    if not autokey and not offers:
+    autokey = [a for a in result['associations'] if a['state'] != 'none' and a.get('method') != 'symmetric']
+    keyed = [a for a in result['associations'] if a.get('method') == 'symmetric']
+    if not autokey and not keyed and not offers:
         found.append('no Autokey association: nothing this host trusts is verified')
     accepted = [a for a in autokey if a['state'] == 'verified' or (a['state'] in TRUSTING and not require_identity)]
+    accepted += [a for a in keyed if a['state'] == 'symmetric']
     if accepted and not any(a['synchronised'] for a in accepted):
         found.append('not synchronised to its verified association%s (%s)' % (
             's' if len(accepted) > 1 else '', ', '.join(_unsynchronised(a) for a in accepted)))

@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ntpd associations authenticated by symmetric keys, judged from ntpq output captured in the symmetric scenario
+(ntpd 4.2.8p15: cl and gs authenticated, bad holding another secret under key 20)."""
+
+import os
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import assess
+
+from helpers import FIXTURES
+
+
+def reading(host, **kw):
+    texts = []
+    for part in ('system', 'peers'):
+        with open(os.path.join(FIXTURES, 'ntpq', 'symmetric-%s-%s.txt' % (host, part))) as handle:
+            texts.append(handle.read())
+    return assess(texts[0], texts[1], '', **kw)
+
+
+def test_client_authenticated_by_its_key():
+    result = reading('cl', key_types={21: 'AES128CMAC'})
+    [assoc] = result['associations']
+    assert (assoc['method'], assoc['key_id'], assoc['state']) == ('symmetric', 21, 'symmetric')
+    assert assoc['verdict'] == 'symmetric key 21 (AES128CMAC) ok'
+    assert result['synchronised_authenticated'] and result['converged']
+    assert result['problems'] == []
+
+
+def test_group_server_keyed_to_the_trusted_host_while_offering_iff():
+    result = reading('gs', key_types={10: 'AES128CMAC'}, offers='iff')
+    assert [a['verdict'] for a in result['associations']] == ['symmetric key 10 (AES128CMAC) ok']
+    assert result['problems'] == []
+
+
+def test_mismatched_secret_is_failing_with_the_reason():
+    result = reading('bad')
+    [assoc] = result['associations']
+    assert assoc['state'] == 'failing'
+    assert assoc['verdict'] == 'failing: symmetric key 20: no authenticated answer in 60 polls (auth bad)'
+    assert result['converged'] and not result['synchronised_authenticated']
+    assert result['problems'][0].startswith('10.89.0.13: failing: symmetric key 20')
+
+
+def test_forbidden_key_type():
+    result = reading('cl', key_types={21: 'MD5'}, forbidden_types=['MD5'])
+    assert result['problems'] == ['10.89.0.13: uses key 21 of type MD5, which the policy forbids: roll it over to '
+                                  'AES128CMAC (docs/symmetric-keys.md)']
