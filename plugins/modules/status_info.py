@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: status_info
-short_description: What ntpd's Autokey associations really verified, in plain words
+short_description: What ntpd's Autokey and symmetric associations, or chronyd's sources, really verified, in plain words
 version_added: 0.1.0
 description:
   - Reads ntpd's state through C(ntpq) (C(rv 0) system variables with the certificate cache, C(as), and
@@ -23,17 +23,46 @@ description:
   - Reads file names and link targets in the keys directory, and the client params files
     (C(ntpkey_<scheme>par_<group>)), which are public, to name why an identity exchange fails (stock
     C(ntp-keygen -e) params, params of another filestamp, a revoked MV client key). Never reads a private key.
+  - Judges associations authenticated by a symmetric key (C(keyid) 1 to 65535, no Autokey) as C(symmetric)
+    (authentic answers), C(failing) (flash TEST5, or no authenticated answer in 8 polls) or C(pending), with
+    the key's type read from O(keys_file) (IDs and types only, never a secret); a type in
+    O(forbidden_key_types) is a problem.
+  - With O(daemon=chrony), judges chronyd's sources from C(chronyc -c sources), C(authdata), C(ntpdata) and
+    C(tracking) the same way (mode C(SK) with C(Authenticated Yes)); a source without a key is C(none) and a
+    problem. Autokey facts (certificates, params, restarts) do not apply there.
   - Judges the daemon it queries. Its start time comes from ntpd's pidfile (O(pidfile)), else from the
     service manager (O(service)), else from the only ntpd process of the machine; with several ntpd and
     neither, and for a remote O(server), RV(status.daemon_started) and RV(status.restart_needed) are null.
 author:
   - ntp.autokey developers (@ntp-autokey)
 options:
+  daemon:
+    description: The time daemon of this host.
+    type: str
+    choices: [ntpd, chrony]
+    default: ntpd
   ntpq:
     description:
       - The ntpq program (name looked up in C(PATH), or a path).
     type: str
     default: ntpq
+  chronyc:
+    description:
+      - The chronyc program, for O(daemon=chrony).
+    type: str
+    default: chronyc
+  keys_file:
+    description:
+      - ntpd's symmetric key file, read for the type of each key ID (never a secret).
+    type: path
+    default: /etc/ntp/ntp.keys
+  forbidden_key_types:
+    description:
+      - Symmetric key types the policy refuses; an association using one is a problem. MD5 by default
+        (docs/symmetric-keys.md says why); V([]) accepts every type.
+    type: list
+    elements: str
+    default: [MD5]
   server:
     description:
       - The ntpd to query. The default is ntpq's own (localhost).
@@ -174,8 +203,9 @@ status:
       type: dict
     associations:
       description:
-        - One entry per association. Its C(state) is C(verified), C(tc-only), C(tc-fallback), C(pending),
-          C(failing) or C(none) (not Autokey); its C(verdict) says it in words, for example C(iff verified),
+        - One entry per association. Its C(method) is C(autokey), C(symmetric) or C(none); its C(state) is
+          C(verified), C(tc-only), C(tc-fallback), C(symmetric) (authenticated by its key), C(pending),
+          C(failing) or C(none) (not authenticated); symmetric ones carry C(key_id) and C(key_type); its C(verdict) says it in words, for example C(iff verified),
           C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint) says what to do.
         - Also address, cn, mode (C(client), C(bclient) for a broadcast or multicast client, ...), signature, ident,
           flags (decoded), reach, selection, synchronised, step, waiting_for,
@@ -185,6 +215,9 @@ status:
       elements: dict
     converged:
       description: No association is pending; each has a verdict that waiting would not change.
+      type: bool
+    synchronised_authenticated:
+      description: Whether the host is synchronised to an association that is Autokey-verified or symmetric ok.
       type: bool
     daemon:
       description:
@@ -215,8 +248,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import chrony as chrony_status
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import status as autokey_status
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import symmetric
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
 
 
 def keysdir_names(path, mtimes=None):
@@ -320,6 +356,33 @@ def read_text(path):
     return autokey_status.read_text(path)
 
 
+def key_types(path):
+    """{key ID: type} of ntpd's key file; {} when it cannot be read (the verdicts then name no type)."""
+    try:
+        keys, dummy = symmetric.parse(read_file(path, follow=False, limit=symmetric.MAX_FILE), 'ntpd')
+    except (AutokeyError, OSError, UnicodeDecodeError):
+        return {}
+    return dict((key_id, kind) for key_id, (kind, dummy) in keys.items())
+
+
+def chronyc(module, *command):
+    rc, out, err = module.run_command([module.params['chronyc']] + list(command))
+    if rc != 0:
+        module.fail_json(msg='chronyc %s failed (is chronyd running?): %s' % (' '.join(command), (err or out).strip()[:300]),
+                         rc=rc)
+    return out
+
+
+def chrony_main(module):
+    try:
+        result = chrony_status.assess(chronyc(module, '-n', '-c', 'sources'), chronyc(module, '-n', '-c', 'authdata'),
+                                      chronyc(module, '-c', 'ntpdata'), chronyc(module, '-c', 'tracking'),
+                                      forbidden_types=module.params['forbidden_key_types'])
+    except AutokeyError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, status=result)
+
+
 def ntpq(module, commands):
     args = [module.params['ntpq'], '-n']
     for command in commands:
@@ -346,20 +409,27 @@ def main():
             pidfile=dict(type='path', default='/run/ntpd.pid'),
             service=dict(type='str'),
             stuck=dict(type='list', elements='str', default=[]),
+            daemon=dict(type='str', default='ntpd', choices=['ntpd', 'chrony']),
+            chronyc=dict(type='str', default='chronyc'),
+            keys_file=dict(type='path', default='/etc/ntp/ntp.keys'),
+            forbidden_key_types=dict(type='list', elements='str', default=['MD5']),
         ),
         supports_check_mode=True,
     )
+    if module.params['daemon'] == 'chrony':
+        chrony_main(module)
     system = ntpq(module, ['rv 0', 'as'])
     try:
         assids = [row['assid'] for row in autokey_status.ntpq.read_associations(system)]
         peers = ntpq(module, ['rv %d' % assid for assid in assids]) if assids else ''
         mtimes, remote = {}, (module.params['server'] or '').strip() not in LOCAL_SERVERS
         if remote:  # nothing of that host is on this machine: only what ntpq tells
-            files, params, stats = {}, {}, None
+            files, params, stats, types = {}, {}, None, {}
             daemon = dict(pid=None, started=None, source='remote server %s: its process is not visible from here'
                           % module.params['server'])
         else:
             files = keysdir_names(module.params['keysdir'], mtimes)
+            types = key_types(module.params['keys_file'])
             params = params_facts(module.params['keysdir'], files)
             stats = read_text(module.params['cryptostats'])
             if os.path.exists(module.params['config']):
@@ -374,7 +444,8 @@ def main():
         result = autokey_status.assess(system, peers, stats, files,
                                        require_identity=module.params['require_identity'],
                                        offers=module.params['offers'], params=params,
-                                       stuck=module.params['stuck'])
+                                       stuck=module.params['stuck'], key_types=types,
+                                       forbidden_types=module.params['forbidden_key_types'])
         if remote:
             result['cryptostats'] = 'not read: remote server'
         result['daemon'] = dict((k, daemon[k]) for k in ('pid', 'source'))

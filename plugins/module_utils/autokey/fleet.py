@@ -252,8 +252,8 @@ def host_problems(status, refs, is_trusted, error=None, running=None, unchecked=
     running = running or {}
     found += _stale_server_key(status, refs)
     for assoc in status['associations']:
-        if assoc['state'] in ('none', 'pending', 'failing', 'blocked'):
-            continue
+        if assoc['state'] in ('none', 'pending', 'failing', 'blocked', 'symmetric'):
+            continue  # stale trust is about Autokey certificates and group keys
         texts = [_stale_root(assoc, refs, running, unchecked), _stale_group(assoc, refs, running)]
         texts += _stale_trail(assoc, running)
         found += ['%s (%s): %s' % (assoc['address'], assoc['cn'] or '?', text) for text in texts if text]
@@ -278,7 +278,7 @@ def _rows(name, status):
             continue
         root = assoc.get('trust_root') or {}
         upstream = (assoc['cn'] or assoc['address']) + (' (%s)' % assoc['mode'] if assoc.get('mode') == 'bclient' else '')
-        rows.append((name, upstream, (assoc['flags'] or {}).get('word', '-'), assoc['verdict'],
+        rows.append((name, upstream, (assoc.get('flags') or {}).get('word', '-'), assoc['verdict'],
                      root.get('subject', '-') + (' until %s' % root['until'] if root.get('until') else ''),
                      str(assoc.get('identity_filestamp') or '-'), 'yes' if assoc['synchronised'] else 'no'))
     if not rows:
