@@ -192,3 +192,33 @@ def test_ntpd_skips_a_key_of_unknown_type(lab):
     assert logged, server.log()
     assert 'rejecting file' not in server.log()
     assert 'Config Succeeded' in ntpq_auth(server, ':config trustedkey 1')
+
+
+def test_status_verdicts_on_live_ntpd(lab):
+    """status.assess on live ntpq output: a key that works, one this client does not trust (flash TEST5), and
+    one whose secret differs from the server's (the server never answers authentically)."""
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import assess
+    key = dict(id=42, type='AES128CMAC', secret=SECRETS['AES128CMAC'])
+    server, good, untrusted, wrong = lab.host('srv'), lab.host('good'), lab.host('untrusted'), lab.host('wrong')
+    server.write_conf(ntpd_conf(server, [CONTROL, key], [1, 42], LOCAL_CLOCK))
+    line = ['server %s key 42 minpoll 3 maxpoll 3 iburst' % server.address]
+    good.write_conf(ntpd_conf(good, [CONTROL, key], [1, 42], line))
+    untrusted.write_conf(ntpd_conf(untrusted, [CONTROL, key], [1], line))
+    wrong.write_conf(ntpd_conf(wrong, [CONTROL, dict(key, secret='11' * 16)], [1, 42], line))
+    for host in (server, good, untrusted, wrong):
+        host.start()
+
+    def verdict(host):
+        assid = re.search(r'^\s+1\s+(\d+)', host.ntpq('as'), re.M)
+        if not assid:
+            return None
+        result = assess(host.ntpq('rv 0', 'as'), host.ntpq('rv %s' % assid.group(1)), '',
+                        key_types={42: 'AES128CMAC'})
+        return result['associations'][0]['verdict'] if result['converged'] else None
+
+    expected = {good: 'symmetric key 42 (AES128CMAC) ok',
+                untrusted: 'failing: symmetric key 42 (AES128CMAC): the answers fail authentication (flash TEST5)',
+                wrong: 'failing: symmetric key 42 (AES128CMAC): no authenticated answer in '}
+    for host, text in expected.items():
+        found, waited = ntplab.wait_for(lambda h=host: verdict(h), 150, 2)
+        assert found and found.startswith(text), '%s after %d s: %s\n%s' % (host.name, waited, found, host.ntpq('as'))
