@@ -89,7 +89,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 keys:
-  description: Every key, as M(ntp.autokey.symmetric_keys) takes it, with C(name) and C(state) (current or previous).
+  description:
+    - Every key (current and previous ones), by ID, as M(ntp.autokey.symmetric_keys) and the roles'
+      C(autokey_symmetric_keys) take them; RV(ids) says which name and state each ID has.
   returned: success
   type: list
   elements: dict
@@ -169,10 +171,8 @@ def main():
             write(path, dump(new, retired))
     except (AutokeyError, OSError) as exc:
         module.fail_json(msg=str(exc))
-    keys = [dict(k, name=name, state=state, format='hex') for name, g in sorted(new.items())
-            for state, k in sorted(g.items())]
-    for key in keys:
-        key.pop('created', None)
+    keys = sorted((dict(id=k['id'], type=k['type'], secret=k['secret'], format='hex') for g in new.values()
+                   for k in g.values()), key=lambda k: k['id'])
     module.exit_json(changed=bool(reasons), reasons=reasons, ids=public(new), keys=keys,
                      diff=dict(before=public(old), after=public(new)))
 

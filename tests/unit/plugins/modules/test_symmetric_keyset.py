@@ -31,7 +31,9 @@ def test_keys_made_once_with_free_ids(tmp_path):
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
     for key in first['keys']:
         check_key(key, 'ntpd')
-    control = [k for k in first['keys'] if k['name'] == 'control'][0]
+    assert [k['id'] for k in first['keys']] == [2, 4, 5]
+    assert set(first['keys'][0]) == {'id', 'type', 'secret', 'format'}
+    control = [k for k in first['keys'] if k['id'] == first['ids']['control']['current']][0]
     assert ntpq_password(check_key(control, 'ntpd')).isalnum()
     second = run(path, reserved_ids=[1, 3])
     assert not second['changed'] and second['keys'] == first['keys']
