@@ -205,7 +205,8 @@ status:
       description:
         - One entry per association. Its C(method) is C(autokey), C(symmetric) or C(none); its C(state) is
           C(verified), C(tc-only), C(tc-fallback), C(symmetric) (authenticated by its key), C(pending),
-          C(failing) or C(none) (not authenticated); symmetric ones carry C(key_id) and C(key_type); its C(verdict) says it in words, for example C(iff verified),
+          C(failing) or C(none) (not authenticated); symmetric ones carry C(key_id) and C(key_type); its C(verdict)
+          says it in words, for example C(iff verified), C(symmetric key 20 (AES128CMAC) ok),
           C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint) says what to do.
         - Also address, cn, mode (C(client), C(bclient) for a broadcast or multicast client, ...), signature, ident,
           flags (decoded), reach, selection, synchronised, step, waiting_for,
@@ -412,7 +413,7 @@ def main():
             daemon=dict(type='str', default='ntpd', choices=['ntpd', 'chrony']),
             chronyc=dict(type='str', default='chronyc'),
             keys_file=dict(type='path', default='/etc/ntp/ntp.keys'),
-            forbidden_key_types=dict(type='list', elements='str', default=['MD5']),
+            forbidden_key_types=dict(type='list', elements='str', default=['MD5'], no_log=False),
         ),
         supports_check_mode=True,
     )
