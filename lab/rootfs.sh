@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Build (once) a Debian bullseye root file system with Python 3.9 and
-# python3-cryptography 3.3.2, and one time daemon (ntp and chrony conflict):
-#   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in)
-#   chrony  chronyd/chronyc 4.0
+# Build (once) a Debian root file system with Python and python3-cryptography
+# (bullseye: 3.9 and 3.3.2) and one time daemon (ntp and chrony conflict):
+#   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in; bullseye only)
+#   chrony  chronyd/chronyc 4.0 (bullseye) or 4.3 (bookworm)
 # Tests run the daemons from it inside network namespaces; molecule imports
 # it as a podman image.
 #
-# Usage: lab/rootfs.sh [DIR [ntp|chrony]]
-#   (default: $AUTOKEY_LAB_ROOTFS or /var/cache/ntp-autokey/bullseye, ntp)
+# Usage: lab/rootfs.sh [DIR [ntp|chrony [SUITE]]]
+#   (default: $AUTOKEY_LAB_ROOTFS or /var/cache/ntp-autokey/bullseye, ntp, bullseye)
 set -euo pipefail
 
 root=${1:-${AUTOKEY_LAB_ROOTFS:-/var/cache/ntp-autokey/bullseye}}
 daemon=${2:-ntp}
+suite=${3:-bullseye}
 mirror=${AUTOKEY_LAB_MIRROR:-http://deb.debian.org/debian}
 case $daemon in
     ntp) packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis) ;;
@@ -22,7 +23,9 @@ esac
 packages+=(libcap2-bin iproute2 procps openssl sudo python3-apt)
 stamp="$root/.ntp-autokey-rootfs"
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ]; then
+stamp_text="${packages[*]}"
+[ "$suite" = bullseye ] || stamp_text+=" suite=$suite"  # bullseye's stamps stay as they were
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
     echo "rootfs ready: $root"
     exit 0
 fi
@@ -34,7 +37,7 @@ fi
 
 rm -rf "$root"
 mkdir -p "$(dirname "$root")"
-debootstrap --variant=minbase bullseye "$root" "$mirror" >/dev/null
+debootstrap --variant=minbase "$suite" "$root" "$mirror" >/dev/null
 
 # No service may start inside the chroot while packages are installed:
 # a daemon started here would run on the build machine's own clock.
@@ -48,5 +51,5 @@ case $daemon in
     ntp) chroot "$root" /usr/sbin/ntpd --version ;;
     chrony) chroot "$root" /usr/sbin/chronyd --version ;;
 esac
-printf '%s' "${packages[*]}" >"$stamp"
+printf '%s' "$stamp_text" >"$stamp"
 echo "rootfs ready: $root"

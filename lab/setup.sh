@@ -34,3 +34,6 @@ fi
 "$here/lab/image.sh"
 AUTOKEY_LAB_ROOTFS="${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-chrony}" \
     "$here/lab/image.sh" localhost/ntp-autokey-lab:bullseye-chrony
+# chrony 4.3 (Debian 12) for the chrony role's second platform
+"$here/lab/rootfs.sh" "$home/bookworm-chrony" chrony bookworm
+AUTOKEY_LAB_ROOTFS="$home/bookworm-chrony" "$here/lab/image.sh" localhost/ntp-autokey-lab:bookworm-chrony
