@@ -88,7 +88,7 @@ def judge(source):
         if source.get('naks'):
             return ('failing', 'failing: %s: the server answered with %d crypto-NAKs' % (named, source['naks']),
                     'the server lacks key %s or holds another secret under it' % key)
-        if (source.get('attempts') or 0) >= PATIENCE or (source.get('reach') == 0 and source.get('polled')):
+        if (source.get('attempts') or 0) >= PATIENCE:
             return ('failing', 'failing: %s: no authenticated answer' % named,
                     'the server drops requests whose MAC it cannot verify: it lacks key %s, does not trust it, or '
                     'holds another secret under it (or it is down: see its own verdict)' % key)
@@ -108,7 +108,6 @@ def assess(sources_text, authdata_text, ntpdata_text, tracking_text=None, forbid
     for address in sorted(srcs):
         facts = dict(srcs[address], **auth.get(address, {}))
         facts.update(data.get(address, {}))
-        facts['polled'] = (facts.get('attempts') or 0) > 0
         state, verdict, hint = judge(facts)
         associations.append(dict(
             address=address, cn=None, method={'SK': 'symmetric', 'NTS': 'nts'}.get(facts.get('mode'), 'none'),

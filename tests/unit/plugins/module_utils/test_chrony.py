@@ -52,6 +52,8 @@ def ntpdata(authenticated):
      'failing: symmetric key 20 (MD5): the server answered with 2 crypto-NAKs'),
     (UNSELECTED, '192.0.2.10,SK,20,13,128,4294967295,0,0,0,0\n', '', 'pending',
      'pending: first authenticated answer with symmetric key 20 (AES128CMAC)'),
+    (UNSELECTED, '192.0.2.10,SK,20,13,128,4294967295,7,0,0,0\n', '', 'pending',
+     'pending: first authenticated answer with symmetric key 20 (AES128CMAC)'),
 ])
 def test_sources_that_are_not_authenticated(sources, auth, data, state, verdict):
     result = assess(sources, auth, data)
