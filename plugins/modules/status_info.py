@@ -360,7 +360,7 @@ def read_text(path):
 def key_types(path):
     """{key ID: type} of ntpd's key file; {} when it cannot be read (the verdicts then name no type)."""
     try:
-        keys, dummy = symmetric.parse(read_file(path, follow=False, limit=symmetric.MAX_FILE), 'ntpd')
+        keys, dummy = symmetric.parse(read_file(path, follow=False), 'ntpd')
     except (AutokeyError, OSError, UnicodeDecodeError):
         return {}
     return dict((key_id, kind) for key_id, (kind, dummy) in keys.items())

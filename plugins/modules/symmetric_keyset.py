@@ -113,7 +113,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.keyset import MAX_FILE, dump, load, plan, public
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.keyset import dump, load, plan, public
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import TYPES
 
 
@@ -122,7 +122,7 @@ def read(path):
     if not os.path.lexists(path):
         return {}, []
     try:
-        return load(read_file(path, follow=False, limit=MAX_FILE), path)
+        return load(read_file(path, follow=False), path)
     except UnicodeDecodeError:
         raise AutokeyError('%s is not a text file: restore it; it is never overwritten' % path)
 

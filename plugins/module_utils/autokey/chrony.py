@@ -16,12 +16,13 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import number
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import forbidden_type
 
 # chronyc authdata's Type column: the hash or cipher (chrony's numbering)
 TYPES = {'1': 'MD5', '2': 'SHA1', '3': 'SHA256', '4': 'SHA384', '5': 'SHA512', '13': 'AES128CMAC',
          '14': 'AES256CMAC'}
 _ADDRESS = re.compile(r'^[0-9A-Fa-f:.]{2,45}\Z')
-_NUMBER = re.compile(r'^[0-9]{1,10}\Z')
 # polls of an SK source without an authenticated answer before it is failing, not pending
 PATIENCE = 8
 
@@ -41,10 +42,6 @@ def _rows(text, fields, what):
     return rows
 
 
-def _number(value):
-    return int(value) if _NUMBER.match(value or '') else None
-
-
 def sources(text):
     """{address: {'selected': bool, 'reach': int, 'stratum': int}} of `chronyc -n -c sources` (NTP sources)."""
     found = {}
@@ -52,7 +49,7 @@ def sources(text):
         if cells[0] != '^' or not _ADDRESS.match(cells[2]):
             continue
         reach = cells[5]
-        found[cells[2]] = dict(selected=cells[1] == '*', state=cells[1], stratum=_number(cells[3]),
+        found[cells[2]] = dict(selected=cells[1] == '*', state=cells[1], stratum=number(cells[3]),
                                reach=int(reach, 8) if re.match(r'^[0-7]{1,3}\Z', reach) else None)
     return found
 
@@ -63,9 +60,9 @@ def authdata(text):
     for cells in _rows(text, 10, 'authdata'):
         if not _ADDRESS.match(cells[0]):
             continue
-        found[cells[0]] = dict(mode=cells[1], key_id=_number(cells[2]),
-                               key_type=TYPES.get(cells[3], 'type %s' % cells[3] if _number(cells[3]) else None),
-                               attempts=_number(cells[6]), naks=_number(cells[7]))
+        found[cells[0]] = dict(mode=cells[1], key_id=number(cells[2]),
+                               key_type=TYPES.get(cells[3], 'type %s' % cells[3] if number(cells[3]) else None),
+                               attempts=number(cells[6]), naks=number(cells[7]))
     return found
 
 
@@ -74,7 +71,7 @@ def ntpdata(text):
     found = {}
     for cells in _rows(text, 31, 'ntpdata'):
         if _ADDRESS.match(cells[0]):
-            found[cells[0]] = dict(authenticated=cells[27] == 'Yes', valid_rx=_number(cells[-1]))
+            found[cells[0]] = dict(authenticated=cells[27] == 'Yes', valid_rx=number(cells[-1]))
     return found
 
 
@@ -121,8 +118,7 @@ def assess(sources_text, authdata_text, ntpdata_text, tracking_text=None, forbid
         found.append('no NTP source: chronyd has no server line')
     for assoc in associations:
         if assoc['state'] == 'symmetric' and assoc['key_type'] in forbidden_types:
-            found.append('%s: uses key %s of type %s, which the policy forbids: roll it over to AES128CMAC '
-                         '(docs/symmetric-keys.md)' % (assoc['address'], assoc['key_id'], assoc['key_type']))
+            found.append(forbidden_type(assoc['address'], assoc['key_id'], assoc['key_type']))
         elif assoc['state'] != 'symmetric':
             found.append('%s: %s%s' % (assoc['address'], assoc['verdict'],
                                        ' (%s)' % assoc['hint'] if assoc['hint'] else ''))

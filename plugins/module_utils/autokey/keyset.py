@@ -28,7 +28,6 @@ ID_LIMIT = 65535
 NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z')
 # A controlkey's bytes are typed into ntpq as text (symmetric.ntpq_password): letters and digits only.
 CONTROL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-MAX_FILE = 1024 * 1024
 
 
 def secret_length(kind):

@@ -25,6 +25,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptos
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse as parse_keyfile
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import forbidden_type
 
 CERT_TRUST = 0x01
 CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'), (0x80, 'error'))
@@ -360,8 +361,7 @@ def symmetric_problems(result, forbidden_types=()):
         if assoc['state'] != 'symmetric':
             found.append('%s: %s%s' % (who, assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
         elif assoc['key_type'] in forbidden_types:
-            found.append('%s: uses key %d of type %s, which the policy forbids: roll it over to AES128CMAC '
-                         '(docs/symmetric-keys.md)' % (who, assoc['key_id'], assoc['key_type']))
+            found.append(forbidden_type(who, assoc['key_id'], assoc['key_type']))
     return found
 
 

@@ -54,8 +54,6 @@ ASCII_SECRET = re.compile(r'[!"$-~]{1,20}\Z')
 ASCII_PASSWORD = re.compile(r'[!"$-~]+\Z')
 KEY_ID = re.compile(r'[0-9]{1,10}\Z')  # ASCII digits only ('²'.isdigit() is true)
 HEX_SECRET = re.compile(r'[0-9a-fA-F]+\Z')
-# A key file is a few lines per key; anything larger is not one.
-MAX_FILE = 1024 * 1024
 
 
 class SymmetricKeyError(AutokeyError):
@@ -207,6 +205,12 @@ def parse(text, daemon):
     return keys, problems
 
 
+def forbidden_type(address, key_id, kind):
+    """The finding for an association whose key type the policy forbids (status and chrony judges)."""
+    return ('%s: uses key %s of type %s, which the policy forbids: roll it over to AES128CMAC '
+            '(docs/symmetric-keys.md)' % (address, key_id, kind))
+
+
 def key_types(keys):
     """{id: type} of parse()'s or check_keys()'s keys, for the diff."""
     if isinstance(keys, dict):
@@ -268,7 +272,7 @@ class KeyFile:
             else:
                 self.dir.resolve(self.name)  # its mode and owner are enforced
                 try:
-                    text = read_file(path, follow=False, limit=MAX_FILE)
+                    text = read_file(path, follow=False)
                 except UnicodeDecodeError:
                     self._old = ({}, ['not a text file'], None)
                 else:
