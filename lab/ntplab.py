@@ -29,7 +29,7 @@ def available():
 
 def sh(*args, **kw):
     return subprocess.run(list(args), check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, **kw).stdout
+                          text=True, **kw).stdout
 
 
 def in_rootfs(path, rootfs=ROOTFS):
@@ -45,7 +45,7 @@ def keygen(workdir, *args, env=None):
     """Run the reference ntp-keygen in `workdir` (a path inside the rootfs)."""
     environ = ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'] + ['%s=%s' % kv for kv in (env or {}).items()]
     return subprocess.run(['chroot', ROOTFS] + environ + ['sh', '-c', 'cd "$0" && exec ntp-keygen "$@"', workdir] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+                          capture_output=True, text=True, check=False)
 
 
 class Host:
@@ -110,7 +110,7 @@ class Host:
         result = subprocess.run(
             ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--', '-c',
              'exec /usr/sbin/ntpd -n -c %s/readback.conf --saveconfigquit=%s' % (self.root, saved)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30, check=False)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, check=False)
         try:
             with open(self.fs(saved)) as handle:
                 return handle.read()
@@ -162,7 +162,7 @@ class Host:
         for command in commands:
             args += ['-c', command]
         result = subprocess.run(args + ['127.0.0.1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                universal_newlines=True, timeout=10, check=False)
+                                text=True, timeout=10, check=False)
         return result.stdout
 
     def association(self):
@@ -216,7 +216,7 @@ class ChronyHost(Host):
     def chronyc(self, *commands):
         args = ['ip', 'netns', 'exec', self.ns, 'chroot', self.rootfs, 'chronyc', '-n', '-h', self.socket]
         result = subprocess.run(args + list(commands), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                universal_newlines=True, timeout=10, check=False)
+                                text=True, timeout=10, check=False)
         return result.stdout
 
 
@@ -258,10 +258,10 @@ class Lab:
 
 def reap_stale():
     """Stop daemons and remove namespaces left by a lab that was killed before close()."""
-    listing = subprocess.run(['ip', 'netns', 'list'], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+    listing = subprocess.run(['ip', 'netns', 'list'], stdout=subprocess.PIPE, text=True, check=False).stdout
     stale = [line.split()[0] for line in listing.splitlines() if re.match(r'^ak[0-9a-f]{6}-', line)]
     for ns in stale:
-        pids = subprocess.run(['ip', 'netns', 'pids', ns], stdout=subprocess.PIPE, universal_newlines=True,
+        pids = subprocess.run(['ip', 'netns', 'pids', ns], stdout=subprocess.PIPE, text=True,
                               check=False).stdout.split()
         for pid in pids:
             try:

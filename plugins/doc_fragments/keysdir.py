@@ -1,14 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # Modules that write key material (ntp.autokey.keysdir). ansible-test reads fragments as literal
     # strings, so the keysdir option is spelled out in both fragments.
     DOCUMENTATION = r'''

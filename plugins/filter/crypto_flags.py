@@ -1,12 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The crypto_flags filter: decode an ntpd Autokey flags word."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
@@ -20,6 +16,6 @@ def crypto_flags(word, kind='auto'):
         raise AnsibleFilterError('crypto_flags: %s' % exc)
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {'crypto_flags': crypto_flags}

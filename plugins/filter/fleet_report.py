@@ -1,12 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The fleet_report filter: judge a fleet from the status_info results of its hosts."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
@@ -28,6 +24,6 @@ def fleet_report(results, hosts, trusted_hosts=None, unmanaged=None, accept_stal
                                  % (type(exc).__name__, exc))
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {'fleet_report': fleet_report}

@@ -1,13 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters over the inventory that the roles and playbooks share: the address each fleet member is
 reached at, the upstream associations built from addresses, and one registered result per host."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 
@@ -97,6 +93,6 @@ def host_results(names, hostvars, variable):
     return results
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {'member_addresses': member_addresses, 'associations': associations, 'host_results': host_results}

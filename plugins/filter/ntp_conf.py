@@ -1,13 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters the ntp.conf template passes every value through: a value ntpd would not read back exactly
 (cut at '#', split at whitespace, or ending the line) fails the task instead of reaching ntp.conf."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
@@ -31,6 +27,6 @@ def ntpd_line(value, what):
         raise AnsibleFilterError(str(exc))
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {'ntpd_word': ntpd_word, 'ntpd_line': ntpd_line}

@@ -1,12 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters for symmetric keys: the text ntpq's `passwd` takes for a controlkey."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
@@ -22,6 +18,6 @@ def ntpq_password(key):
         raise AnsibleFilterError('ntpq_password: %s' % exc)
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {'ntpq_password': ntpq_password}

@@ -1,12 +1,8 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 module: status_info
@@ -294,7 +290,7 @@ def ntpd_processes(proc='/proc'):
         try:
             with open(os.path.join(proc, pid, 'stat')) as handle:
                 stat = handle.read()
-        except (IOError, OSError):
+        except OSError:
             continue
         name, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
         if name == 'ntpd':

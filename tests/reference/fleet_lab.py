@@ -183,7 +183,7 @@ def ntpq_remote(host, address, *commands):
     for command in commands:
         args += ['-c', command]
     return subprocess.run(args + [address], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=10, check=False).stdout
+                          text=True, timeout=10, check=False).stdout
 
 
 def remote_snapshot(host, server):

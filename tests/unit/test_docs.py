@@ -23,7 +23,7 @@ def _names(pattern):
 def _doc(kind, names):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_path(), ANSIBLE_NOCOLOR='1')
     run = subprocess.run([ANSIBLE_DOC, '--json', '-t', kind] + ['ntp.autokey.' + n for n in names],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+                         env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert 'ERROR' not in run.stderr and 'WARNING' not in run.stderr, run.stderr
     return json.loads(run.stdout)

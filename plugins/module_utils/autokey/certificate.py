@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -12,9 +11,6 @@ self-signed certificate whose notBefore is not earlier than its filestamp.
 signed with PKCS#1 v1.5, which covers every digest ntpd 4.2.8 accepts.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import hashlib

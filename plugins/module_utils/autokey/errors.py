@@ -1,12 +1,7 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one base of every error this collection shows the operator as it is."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 
 class AutokeyError(ValueError):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,9 +16,6 @@ may have been able to write to. So:
 * one lock per keysdir (flock on the directory itself, no lock file) serialises runs.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import contextlib
 import errno
@@ -218,7 +214,7 @@ class KeysDir:
                 try:
                     fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
                     break
-                except (IOError, OSError) as exc:
+                except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                         raise
                 if time.time() > deadline:
@@ -277,7 +273,7 @@ class KeysDir:
 
     def fix_attributes(self, fixes):
         """Apply attribute_fixes() through the file itself (never following a link)."""
-        for name, (have, want) in sorted(fixes.items()):
+        for name, (_have, want) in sorted(fixes.items()):
             try:
                 fd = os.open(self.join(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | O_CLOEXEC)
             except OSError as exc:

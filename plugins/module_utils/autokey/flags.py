@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,9 +8,6 @@ NID of the certificate signature (own certificate in a system word, the
 server's in an association word).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -23,9 +22,6 @@ refresh; a restart fetches credentials again from the direct upstream, which
 hands on the certificates it holds itself.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 COLUMNS = ('host', 'upstream', 'flags', 'verdict', 'trust root', 'group fs', 'sync')
 KEEPS = 'ntpd keeps this association until it restarts (or its ~6-day refresh)'

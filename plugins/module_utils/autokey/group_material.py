@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -13,9 +12,6 @@ for IFF and MV, server >= params for GQ):
 * client params (link ntpkey_<s>par_<g>), unencrypted.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 
@@ -185,7 +181,7 @@ def _source_text(src):
         raise MaterialError('%s is not a text file (corrupted?): give an Autokey key file' % src)
     except AutokeyError as exc:  # not a regular file, too large: the message names src
         raise MaterialError(str(exc))
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         raise MaterialError('cannot read %s: %s' % (src, exc.strerror or exc))
 
 

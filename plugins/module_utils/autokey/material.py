@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,9 +9,6 @@ A material class reads its files into `Loaded` values (`read_linked`), decides w
 replaced, then writes and hands what it replaced to `retire()`.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import MAX_FILESTAMP, ntp_now
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError

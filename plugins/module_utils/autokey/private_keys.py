@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -14,9 +13,6 @@ Key fields are handled as plain integers: in Autokey group files the RSA and
 DSA structures only carry scheme values, so no consistency is assumed.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import binascii
 import hashlib

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -14,9 +13,6 @@ Identity verdict of an association (reference section 5.4):
 * VRFY with ident but no scheme bit: the server offers no scheme, TC fallback.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 import time
@@ -70,7 +66,7 @@ def read_text(path, limit=16 << 20):
             start = max(0, handle.tell() - limit)
             handle.seek(start)
             data = handle.read()
-    except (IOError, OSError):
+    except OSError:
         return None
     if start:  # drop the line cut in two
         data = data[data.find(b'\n') + 1:]
