@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install what the lab and the tests need on Debian 12 (as root), idempotently:
-# system packages, Python environments (newest tools; cryptography 3.3.2) and
+# system packages, Python environments (newest tools; the oldest supported ansible-core and cryptography;
+# cryptography 2.8) and
 # the bullseye rootfs with the reference ntpd 4.2.8p15, and one with chrony 4.0.
 # Environment: AUTOKEY_CI_HOME (default /var/cache/ntp-autokey).
 set -euo pipefail
@@ -26,7 +27,10 @@ venv() {  # venv DIR PACKAGES...
 }
 venv "$home/venv" -r "$here/tests/requirements.txt"
 if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
-    venv "$home/venv-cryptography-3.3.2" 'cryptography==3.3.2' ansible-core hypothesis pytest
+    # the oldest of what is supported (README, Supported platforms): ansible-core 2.15, cryptography 3.3.2
+    venv "$home/venv-oldest" 'cryptography==3.3.2' 'ansible-core==2.15.*' hypothesis pytest
+    # an unsupported cryptography (Ubuntu 20.04's), which the modules must refuse with their message
+    venv "$home/venv-cryptography-2.8" 'cryptography==2.8'
 fi
 
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"

@@ -250,6 +250,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import status 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import symmetric
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import require_python
 
 
 def keysdir_names(path, mtimes=None):
@@ -413,6 +414,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_python(module)
     if module.params['daemon'] == 'chrony':
         chrony_main(module)
     system = ntpq(module, ['rv 0', 'as'])

@@ -122,7 +122,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import run
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import require_python, run
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import KeyFile, TYPES, check_keys
 
 DEFAULTS = {
@@ -161,6 +161,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_python(module)
     p = module.params
     daemon = p['daemon']
     path = p['path'] or DEFAULTS[daemon][0]

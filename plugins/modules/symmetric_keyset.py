@@ -111,6 +111,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.keyset import dump, load, plan, public
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import TYPES
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.module_support import require_python
 
 
 def read(path):
@@ -155,6 +156,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_python(module)
     p = module.params
     path = os.path.abspath(p['path'])
     if len(p['id_range']) != 2:

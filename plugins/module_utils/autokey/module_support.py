@@ -66,7 +66,32 @@ def cryptography_too_old(version):
             % (version, sys.executable, MIN_CRYPTOGRAPHY_VERSION, sys.executable, MIN_CRYPTOGRAPHY_VERSION))
 
 
+# The oldest Python the modules are tested on (Debian 11's python3): README, Supported platforms. This file and
+# the modules parse on Python 3.6 (tests/unit/plugins/test_target_python.py), so that an older Python reaches
+# this message instead of a syntax error.
+MIN_PYTHON = (3, 9)
+
+
+def python_too_old(version_info):
+    """The message for a Python older than MIN_PYTHON, else None."""
+    found = tuple(version_info)[:2]
+    if found >= MIN_PYTHON:
+        return None
+    wanted = '%d.%d' % MIN_PYTHON
+    return ('Python %d.%d runs this module (%s); ntp.autokey modules need Python %s or newer on the managed host. '
+            'Install one (Debian 11 has Python 3.9) and point ansible_python_interpreter at it.'
+            % (found[0], found[1], sys.executable, wanted))
+
+
+def require_python(module):
+    too_old = python_too_old(sys.version_info)
+    if too_old:
+        module.fail_json(msg=too_old)
+
+
 def require_cryptography(module):
+    """Python and cryptography new enough for the key modules, or the task fails with what to do."""
+    require_python(module)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=CRYPTOGRAPHY_ERROR)
     too_old = cryptography_too_old(getattr(cryptography, '__version__', 'of unknown version'))

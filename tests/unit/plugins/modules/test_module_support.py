@@ -80,3 +80,33 @@ def test_minimum_is_the_documented_one():
             text = handle.read()
         if 'require_cryptography(' in text:
             assert '  - cryptography >= %s ' % minimum in text, path
+
+
+@pytest.mark.parametrize('version', [(3, 9, 2), (3, 11, 7), (3, 13, 0)])
+def test_require_python_accepts_the_minimum_and_newer(monkeypatch, version):
+    monkeypatch.setattr(module_support.sys, 'version_info', version)
+    module_support.require_python(CheckedModule())
+    module_support.require_cryptography(CheckedModule())
+
+
+@pytest.mark.parametrize('version', [(3, 8, 10), (3, 6, 8), (2, 7, 5)])
+def test_require_python_refuses_older_versions_with_the_fix(monkeypatch, version):
+    monkeypatch.setattr(module_support.sys, 'version_info', version)
+    for check in (module_support.require_python, module_support.require_cryptography):
+        with pytest.raises(FailedJson) as failed:
+            check(CheckedModule())
+        message = str(failed.value)
+        assert message.startswith('Python %d.%d runs this module' % version[:2])
+        assert 'need Python 3.9 or newer' in message and 'ansible_python_interpreter' in message
+
+
+def test_every_module_checks_its_python():
+    for path in glob.glob(os.path.join(ROOT, 'plugins', 'modules', '*.py')):
+        with open(path) as handle:
+            text = handle.read()
+        assert 'require_python(module)' in text or 'require_cryptography(module)' in text, path
+
+
+def test_python_minimum_is_the_documented_one():
+    with open(os.path.join(ROOT, 'README.md')) as handle:
+        assert 'Python %d.%d or newer' % module_support.MIN_PYTHON in handle.read()
