@@ -7,7 +7,7 @@
 DOCUMENTATION = r'''
 module: group_keys_info
 short_description: Read an Autokey IFF, GQ or MV group key and return its facts and exports
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the group key that a trusted host keeps in its keys directory (the C(ntpkey_iffkey_<group>),
     C(ntpkey_gqkey_<group>) or C(ntpkey_mvta_<group>) link that M(ntp.autokey.group_keys) writes with

@@ -7,7 +7,7 @@
 DOCUMENTATION = r'''
 module: symmetric_keys
 short_description: The symmetric key file of one host, for ntpd or chronyd
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Keeps the file that ntpd reads with C(keys) or chronyd with C(keyfile) holding exactly the keys given,
     in the form that daemon reads, written whole under a temporary name and renamed into place.

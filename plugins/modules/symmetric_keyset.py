@@ -7,7 +7,7 @@
 DOCUMENTATION = r'''
 module: symmetric_keyset
 short_description: The fleet's symmetric keys, generated and kept in one file on the controller
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Keeps a JSON file of named symmetric keys (run it on the controller, C(delegate_to localhost),
     C(run_once)). A key is made when its name first appears, with the lowest free ID of O(id_range) that no
