@@ -21,6 +21,8 @@ ROOTFS = os.environ.get('AUTOKEY_LAB_ROOTFS', '/var/cache/ntp-autokey/bullseye')
 CHRONY_ROOTFS = os.environ.get('AUTOKEY_LAB_CHRONY_ROOTFS', ROOTFS + '-chrony')
 CAP_SYS_TIME = 25
 SUBNET = '192.0.2.%d'
+# one file per live lab, named by its id, holding the pid of the process that made it
+OWNERS = '/run/autokey-lab'
 
 
 def available():
@@ -227,6 +229,10 @@ class Lab:
         self.id = 'ak%s' % uuid.uuid4().hex[:6]
         self.bridge_ns = '%s-br' % self.id
         self.hosts = []
+        # the owner's pid, so that reap_stale() in another process leaves a live lab alone
+        os.makedirs(OWNERS, exist_ok=True)
+        with open(os.path.join(OWNERS, self.id), 'w') as handle:
+            handle.write('%d\n' % os.getpid())
         sh('ip', 'netns', 'add', self.bridge_ns)
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'set', 'br0', 'up')
@@ -254,12 +260,31 @@ class Lab:
             subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
         for rootfs in (ROOTFS, CHRONY_ROOTFS):
             shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id, rootfs), ignore_errors=True)
+        _forget_owner(self.id)
+
+
+def _forget_owner(lab_id):
+    try:
+        os.unlink(os.path.join(OWNERS, lab_id))
+    except OSError:
+        pass
+
+
+def _owner_alive(lab_id):
+    """True when the process that made this lab still runs (a lab of another test run, a benchmark)."""
+    try:
+        with open(os.path.join(OWNERS, lab_id)) as handle:
+            os.kill(int(handle.read().strip()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def reap_stale():
-    """Stop daemons and remove namespaces left by a lab that was killed before close()."""
+    """Stop daemons and remove namespaces and files left by a lab whose process was killed before close()."""
     listing = subprocess.run(['ip', 'netns', 'list'], stdout=subprocess.PIPE, text=True, check=False).stdout
-    stale = [line.split()[0] for line in listing.splitlines() if re.match(r'^ak[0-9a-f]{6}-', line)]
+    stale = [line.split()[0] for line in listing.splitlines()
+             if re.match(r'^ak[0-9a-f]{6}-', line) and not _owner_alive(line[:8])]
     for ns in stale:
         pids = subprocess.run(['ip', 'netns', 'pids', ns], stdout=subprocess.PIPE, text=True,
                               check=False).stdout.split()
@@ -270,7 +295,11 @@ def reap_stale():
                 pass
         subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
     for rootfs in (ROOTFS, CHRONY_ROOTFS):
-        shutil.rmtree(in_rootfs('/srv/autokey-lab', rootfs), ignore_errors=True)
+        labs = in_rootfs('/srv/autokey-lab', rootfs)
+        for lab_id in (os.listdir(labs) if os.path.isdir(labs) else []):
+            if not _owner_alive(lab_id):
+                shutil.rmtree(os.path.join(labs, lab_id), ignore_errors=True)
+                _forget_owner(lab_id)
     return stale
 
 

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Time to trust: how long an Autokey IFF chain TH -> GS -> CL takes to be verified and synchronised.
+
+Real ntpd 4.2.8p15 daemons in network namespaces (lab/ntplab.py, without CAP_SYS_TIME). For each poll
+setting of the GS and CL server lines, it measures:
+
+* cold start: all three daemons started at once, until CL is verified (flags 0x7f00 with the IFF bit,
+  ident, a fresh cryptostats `iff th@lab` line) and its upstream is sys.peer;
+* GS restart: GS restarted alone, until GS and then CL are verified and synchronised again;
+* CL restart: CL restarted alone, until it is verified and synchronised again.
+
+Usage (root, after lab/setup.sh; the Python is the one lab/setup.sh installs):
+
+    /var/cache/ntp-autokey/venv/bin/python benchmarks/time_to_trust.py "iburst minpoll 3 maxpoll 3" "iburst"
+
+Each argument is the poll part of the server lines; the trusted host's own clock polls every 8 s.
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'lab'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
+import ntplab  # noqa: E402  pylint: disable=wrong-import-position
+from material import group_master, host_keys, install  # noqa: E402  pylint: disable=wrong-import-position
+
+ALL, IFF = 0x7F00, 0x20
+
+
+def chain(lab, poll):
+    th, gs, cl = lab.host('th'), lab.host('gs'), lab.host('cl')
+    master = group_master(th.host_keysdir, 'iff', 'thpw')
+    host_keys(th.host_keysdir, 'th', 'thpw', group='lab', trusted=True)
+    th.write_conf(['crypto host th ident lab pw thpw',
+                   'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
+    export = master.exports('transport')
+    for host, password, upstream, server in ((gs, 'gspw', th, True), (cl, 'clpw', gs, False)):
+        host_keys(host.host_keysdir, host.name, password, group='lab')
+        if server:
+            install(host.host_keysdir, 'iff', export['server_key_export'], 'transport', password, server_key=True,
+                    params=False)
+        install(host.host_keysdir, 'iff', export['params_export'])
+        crypto = 'crypto host %s%s pw %s' % (host.name, ' ident lab' if server else '', password)
+        host.write_conf([crypto, 'server %s autokey ident lab %s' % (upstream.address, poll)])
+    return th, gs, cl
+
+
+def trusted(host, since):
+    """Verified through a real exchange (a cryptostats line written after `since` bytes) and synchronised."""
+    state = host.association()
+    flags = state['flags'] or 0
+    fresh = host.cryptostats()[since:]
+    return (flags & ALL == ALL and flags & 0xF0 == IFF and state['ident'] == 'lab'
+            and state['condition'] == 'sys.peer' and re.search(r'\biff th@lab fs \d+', fresh) is not None)
+
+
+def until_trusted(hosts, since, started, timeout):
+    """Seconds from `started` until each host is trusted (None if not within timeout)."""
+    times = {}
+
+    def done():
+        for host in hosts:
+            if host.name not in times and trusted(host, since.get(host.name, 0)):
+                times[host.name] = round(time.time() - started, 1)
+        return len(times) == len(hosts)
+
+    ntplab.wait_for(done, timeout, 1)
+    return [times.get(host.name) for host in hosts]
+
+
+def restart(host):
+    since = len(host.cryptostats())
+    host.stop()
+    host.start()
+    return since
+
+
+def measure(poll, timeout):
+    lab = ntplab.Lab()
+    try:
+        th, gs, cl = chain(lab, poll)
+        started = time.time()
+        for host in (th, gs, cl):
+            host.start()
+        gs_cold, cl_cold = until_trusted([gs, cl], {}, started, timeout)
+        since = {'gs': restart(gs), 'cl': len(cl.cryptostats())}
+        started = time.time()
+        gs_again, cl_again = until_trusted([gs, cl], since, started, timeout)
+        since = {'cl': restart(cl)}
+        started = time.time()
+        cl_alone, = until_trusted([cl], since, started, timeout)
+        for host in (th, gs, cl):
+            host.assert_off_the_clock()
+        return [gs_cold, cl_cold, gs_again, cl_again, cl_alone]
+    finally:
+        lab.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('polls', nargs='+', help='poll part of the server lines, e.g. "iburst minpoll 3 maxpoll 3"')
+    parser.add_argument('--timeout', type=int, default=1200, help='seconds to wait for each step')
+    args = parser.parse_args()
+    if not ntplab.available():
+        sys.exit('the reference lab is missing: run lab/setup.sh')
+    print('# ntpd 4.2.8p15 (Debian 11), IFF, seconds until verified and sys.peer; "-" = not within %d s'
+          % args.timeout)
+    print('| server line poll options | cold start: GS | cold start: CL | GS restart: GS | GS restart: CL '
+          '| CL restart: CL |')
+    print('|---|---:|---:|---:|---:|---:|')
+    for poll in args.polls:
+        row = measure(poll, args.timeout)
+        print('| `%s` | %s |' % (poll, ' | '.join('-' if value is None else '%g' % value for value in row)),
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()
