@@ -89,8 +89,7 @@ PLUGINS = {
         {'name': 'Setup: the GQ public key the certificate carries', 'no_log': True, 'register': 'autokey_group',
          'ntp.autokey.group_keys_info': dict(scheme='gq', group='lab', passphrase='{{ vault_autokey_th1_password }}')},
     ])]),
-    'group_keys': dict(setup=[('autokey_trusted_hosts', [_ntp_keygen('/etc/ntp/' + NTP_KEYGEN_FILE,
-                                                                      'vault_autokey_th_password')])]),
+    'group_keys': dict(setup=[('autokey_trusted_hosts', [_ntp_keygen('/etc/ntp/' + NTP_KEYGEN_FILE, 'vault_autokey_th_password')])]),
     'group_keys_info': dict(setup=[('autokey_trusted_hosts', [
         _group_key('iff', 'vault_autokey_th_password', params=False),
         _group_key('mv', 'vault_autokey_th_password'),
