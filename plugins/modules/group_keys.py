@@ -173,6 +173,7 @@ EXAMPLES = r'''
     source_passphrase: "{{ vault_autokey_transport_password }}"
     passphrase: "{{ vault_autokey_appliance_password }}"
   delegate_to: localhost
+  run_once: true
   no_log: true
 '''
 
