@@ -27,6 +27,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
 import ntplab  # noqa: E402  pylint: disable=wrong-import-position
+from keygen import collection_path  # noqa: E402  pylint: disable=wrong-import-position
+
+sys.path.insert(0, collection_path())
 from material import group_master, host_keys, install  # noqa: E402  pylint: disable=wrong-import-position
 
 ALL, IFF = 0x7F00, 0x20
