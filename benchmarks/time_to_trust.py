@@ -105,7 +105,7 @@ def measure(poll, timeout):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('polls', nargs='+', help='poll part of the server lines, e.g. "iburst minpoll 3 maxpoll 3"')
     parser.add_argument('--timeout', type=int, default=1200, help='seconds to wait for each step')
     args = parser.parse_args()
