@@ -16,7 +16,7 @@ import subprocess
 import time
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import status
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import ntp_now, parse
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
 
@@ -57,12 +57,17 @@ def member(host, name, upstream, params=None, server_key=None, ident=True):
 def build(lab):
     """Write every host's files and configuration; returns {name: Host} and the group filestamp."""
     th = lab.host('th')
+    # clbadparams gets the params of an older group key. Generated in the same second, the two keys would share a
+    # filestamp and ntpd would refuse with 10e (bad group key) instead of 103 (bad filestamp): the group key
+    # is made in a later second, so that the verdict is always the same one.
+    os.makedirs(os.path.join(th.host_keysdir, 'other'))
+    other = group_master(os.path.join(th.host_keysdir, 'other'), 'iff', 'thpw')
+    while ntp_now() <= other.material.filestamp:
+        time.sleep(0.05)
     master = group_master(th.host_keysdir, 'iff', 'thpw')
     trusted_host(th)
     export = master.exports('transport')
     params = export['params_export']
-    os.makedirs(os.path.join(th.host_keysdir, 'other'))
-    other = group_master(os.path.join(th.host_keysdir, 'other'), 'iff', 'thpw')
     hosts = {'th': th}
     hosts['gs'] = lab.host('gs')
     member(hosts['gs'], 'gs', th, params, export['server_key_export'])
