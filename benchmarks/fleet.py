@@ -21,6 +21,7 @@ the network are removed at the end, also after a failure.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -35,33 +36,27 @@ HOME = os.environ.get('AUTOKEY_CI_HOME', '/var/cache/ntp-autokey')
 IMAGE = os.environ.get('AUTOKEY_LAB_IMAGE', 'localhost/ntp-autokey-lab:bullseye')
 PREFIX = 'bench-fleet-'
 NETWORK = 'ntp-autokey-bench-fleet'
+# as the lab's containers run (molecule/shared/vars/platform.yml): the machine's limits fail podman's defaults
+RUN_OPTIONS = ('--cap-drop', 'SYS_TIME', '--init', '--runtime=runc', '--ulimit', 'nofile=20000:20000',
+               '--ulimit', 'nproc=32768:32768')
 RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)')
 
 SSH_IMAGE = IMAGE + '-ssh'
 CONNECTIONS = {
-    'podman': 'ansible_connection: containers.podman.podman',
+    'podman': {'ansible_connection': 'containers.podman.podman'},
     # what a production controller uses: one SSH master per host, modules piped into its sessions
-    'ssh': ('ansible_connection: ssh, ansible_user: root, ansible_pipelining: true, '
-            'ansible_ssh_private_key_file: %(key)s, ansible_ssh_common_args: "-o StrictHostKeyChecking=no '
-            '-o UserKnownHostsFile=/dev/null -o ControlMaster=auto -o ControlPersist=300s"'),
+    'ssh': {'ansible_connection': 'ssh', 'ansible_user': 'root', 'ansible_pipelining': True,
+            'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+                                       '-o ControlMaster=auto -o ControlPersist=300s'},
 }
-FLEET_VARS = """\
-all:
-  vars:
-    %(connection)s
-    autokey_group: lab
-    autokey_scheme: iff
-    # test-only passwords: real fleets keep these in a vault
-    autokey_transport_password: bench-transport-pw
-    autokey_server_options: {minpoll: 3, maxpoll: 3}
-    trusted_host_local_clock_poll: 3
-  children:
-"""
+# the lab's fleet settings (.config/molecule/config.yml); test-only passwords: real fleets keep them in a vault
+FLEET_VARS = {'autokey_group': 'lab', 'autokey_scheme': 'iff', 'autokey_transport_password': 'bench-transport-pw',
+              'autokey_server_options': {'minpoll': 3, 'maxpoll': 3}, 'trusted_host_local_clock_poll': 3}
 
 
 def podman(*args, check=True):
     return subprocess.run(('podman',) + args, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
+                          text=True)
 
 
 def fleet_names(clients):
@@ -83,7 +78,7 @@ def ssh_image():
         return
     builder = PREFIX + 'ssh-image'
     podman('rm', '-f', builder, check=False)
-    podman('run', '--name', builder, '--cap-drop', 'SYS_TIME', IMAGE, 'sh', '-ec',
+    podman('run', '--name', builder, *RUN_OPTIONS, IMAGE, 'sh', '-ec',
            'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends '
            'openssh-server >/dev/null && mkdir -p -m 0700 /run/sshd /root/.ssh && rm -f /etc/ssh/ssh_host_*')
     podman('commit', '-q', builder, SSH_IMAGE)
@@ -101,9 +96,7 @@ def start_fleet(groups, connection, workdir):
     addresses = {}
     for name in sum(groups.values(), []):
         podman('run', '-d', '--name', PREFIX + name, '--hostname', name, '--network', NETWORK,
-               '--network-alias', name, '--cap-drop', 'SYS_TIME', '--init', '--runtime=runc',
-               '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768',
-               '--label', 'owner=bench-fleet', *options, SSH_IMAGE if connection == 'ssh' else IMAGE, *command)
+               '--network-alias', name, *RUN_OPTIONS, '--label', 'owner=bench-fleet', *options, SSH_IMAGE if connection == 'ssh' else IMAGE, *command)
         caps = podman('inspect', '--format', '{{.EffectiveCaps}}', PREFIX + name).stdout
         if 'CAP_SYS_TIME' in caps:
             raise SystemExit('%s holds CAP_SYS_TIME: refusing to run ntpd in it' % name)
@@ -115,13 +108,15 @@ def start_fleet(groups, connection, workdir):
 
 
 def write_inventory(path, groups, connection, addresses, workdir):
-    lines = [FLEET_VARS % {'connection': CONNECTIONS[connection] % {'key': os.path.join(workdir, 'id_ed25519')}}]
-    for group, names in groups.items():
-        lines.append('    %s:\n      hosts:\n' % group)
-        for name in names:
-            lines.append('        %s: {ansible_host: %s, autokey_password: bench-%s-pw}\n' % (name, addresses[name], name))
+    """The fleet's inventory, as JSON (which the YAML inventory plugin reads)."""
+    fleet_vars = dict(FLEET_VARS, **CONNECTIONS[connection])
+    if connection == 'ssh':
+        fleet_vars['ansible_ssh_private_key_file'] = os.path.join(workdir, 'id_ed25519')
+    children = dict((group, {'hosts': dict((name, {'ansible_host': addresses[name],
+                                                   'autokey_password': 'bench-%s-pw' % name}) for name in names)})
+                    for group, names in groups.items())
     with open(path, 'w') as handle:
-        handle.write(''.join(lines))
+        json.dump({'all': {'vars': fleet_vars, 'children': children}}, handle, indent=1)
 
 
 def timed(argv, env, log):
@@ -137,6 +132,8 @@ def timed(argv, env, log):
         raise SystemExit('%s failed; its output: %s\n%s' % (' '.join(argv), log, text[-3000:]))
     recap = [RECAP.match(line) for line in text.split('PLAY RECAP')[-1].splitlines()]
     counts = [int(m.group(2)) + int(m.group(5)) + int(m.group(6)) for m in recap if m]
+    if not counts:
+        raise SystemExit('%s ran no host; its output: %s' % (' '.join(argv), log))
     return wall, usage.ru_utime + usage.ru_stime, sum(counts) / float(len(counts))
 
 
@@ -176,7 +173,7 @@ def main():
         subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(workdir, 'id_ed25519')],
                        check=True)
     version = subprocess.run([os.path.join(HOME, 'venv', 'bin', 'ansible'), '--version'], check=True,
-                             stdout=subprocess.PIPE, universal_newlines=True).stdout.splitlines()[0]
+                             stdout=subprocess.PIPE, text=True).stdout.splitlines()[0]
     rows = {}
     try:
         for clients in args.clients:
@@ -184,7 +181,7 @@ def main():
     finally:
         shutil.rmtree(workdir)
     print('\n# %s, forks %d, %d cores, %s connection, lab image %s' % (version, args.forks, os.cpu_count(),
-                                                                   args.connection, IMAGE))
+                                                                   args.connection, SSH_IMAGE if args.connection == 'ssh' else IMAGE))
     print('| hosts (clients) | first: wall / CPU / tasks per host | second: wall / CPU / tasks per host '
           '| second / first (wall) | verify: wall / CPU |')
     print('|---|---:|---:|---:|---:|')
