@@ -33,33 +33,10 @@ import ntplab  # noqa: E402  pylint: disable=wrong-import-position
 from keygen import collection_path  # noqa: E402  pylint: disable=wrong-import-position
 
 sys.path.insert(0, collection_path())
-from material import group_master, host_keys, install  # noqa: E402  pylint: disable=wrong-import-position
-
-ALL, IFF = 0x7F00, 0x20
-
-
-def chain(lab, poll):
-    th, gs, cl = lab.host('th'), lab.host('gs'), lab.host('cl')
-    master = group_master(th.host_keysdir, 'iff', 'thpw')
-    host_keys(th.host_keysdir, 'th', 'thpw', group='lab', trusted=True)
-    th.write_conf(['crypto host th ident lab pw thpw',
-                   'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
-    export = master.exports('transport')
-    for host, password, upstream, server in ((gs, 'gspw', th, True), (cl, 'clpw', gs, False)):
-        host_keys(host.host_keysdir, host.name, password, group='lab')
-        if server:
-            install(host.host_keysdir, 'iff', export['server_key_export'], 'transport', password, server_key=True,
-                    params=False)
-        install(host.host_keysdir, 'iff', export['params_export'])
-        crypto = 'crypto host %s%s pw %s' % (host.name, ' ident lab' if server else '', password)
-        host.write_conf([crypto, 'server %s autokey ident lab %s' % (upstream.address, poll)])
-    return th, gs, cl
-
+from material import chain, identity_synchronised  # noqa: E402  pylint: disable=wrong-import-position
 
 def synchronised_verified(host):
-    state = host.association()
-    flags = state['flags'] or 0
-    return flags & ALL == ALL and flags & 0xF0 == IFF and state['ident'] == 'lab' and state['condition'] == 'sys.peer'
+    return identity_synchronised(host, 'iff')[0]
 
 
 def trusted(host, since):
@@ -116,7 +93,7 @@ def restart(host):
 def measure(poll, timeout):
     lab = ntplab.Lab()
     try:
-        th, gs, cl = chain(lab, poll)
+        dummy, (th, gs, cl) = chain(lab, 'iff', poll)
         started = time.time()
         for host in (th, gs, cl):
             host.start()

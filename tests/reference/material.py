@@ -29,3 +29,53 @@ def install(path, scheme, text, source_password=None, password=None, server_key=
     m.plan()
     m.apply()
     return m
+
+
+# -- a TH -> GS -> CL chain on lab hosts (tests/reference/test_live_exchange.py, benchmarks/time_to_trust.py) ---
+
+POLL = 'iburst minpoll 3 maxpoll 3'
+LOCAL_CLOCK = ['server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0']
+ALL_FLAGS = 0x7F00
+SCHEME_BIT = {'iff': 0x20, 'gq': 0x40, 'mv': 0x80}
+
+
+def trusted_host(host, scheme):
+    """th: the group key and a Trust Root certificate (th@lab), on its local clock. Returns the group key."""
+    master = group_master(host.host_keysdir, scheme, 'thpw')
+    gq = master.material.key.v if scheme == 'gq' else None
+    host_keys(host.host_keysdir, 'th', 'thpw', group='lab', trusted=True, gq_public=gq)
+    host.write_conf(['crypto host th ident lab pw thpw'] + LOCAL_CLOCK)
+    return master
+
+
+def member(host, name, password, upstream, scheme, params_text, server_text=None, poll=POLL):
+    """A group server (with server_text, the exported server key) or a client of `upstream`."""
+    host_keys(host.host_keysdir, name, password, group='lab')
+    if server_text:
+        install(host.host_keysdir, scheme, server_text, 'transport', password, server_key=True, params=False)
+    install(host.host_keysdir, scheme, params_text)
+    crypto = 'crypto host %s%s pw %s' % (name, ' ident lab' if server_text else '', password)
+    host.write_conf([crypto, 'server %s autokey ident lab %s' % (upstream.address, poll)])
+
+
+def chain(lab, scheme, poll=POLL, suffix=''):
+    """th -> gs -> cl (lab hosts named th<suffix>, ...; certificates th@lab, gs@lab, cl@lab); an MV client gets
+    its own client key (2). Returns the group key and the three hosts."""
+    th, gs, cl = (lab.host(name + suffix) for name in ('th', 'gs', 'cl'))
+    master = trusted_host(th, scheme)
+    export = master.exports('transport')
+    member(gs, 'gs', 'gspw', th, scheme, export['params_export'], export['server_key_export'], poll=poll)
+    client_params = export['params_export']
+    if scheme == 'mv':
+        master.mv_client = 2
+        client_params = master.exports()['params_export']
+    member(cl, 'cl', 'clpw', gs, scheme, client_params, poll=poll)
+    return master, (th, gs, cl)
+
+
+def identity_synchronised(host, scheme):
+    """The host's association shows every Autokey flag, the scheme's bit, ident lab and sys.peer; and its state."""
+    state = host.association()
+    flags = state['flags'] or 0
+    return (flags & ALL_FLAGS == ALL_FLAGS and flags & 0xF0 == SCHEME_BIT[scheme] and state['ident'] == 'lab'
+            and state['condition'] == 'sys.peer'), state

@@ -14,42 +14,11 @@ import time
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse
 
 import ntplab
-from material import group_master, host_keys, install
-
-POLL = 'iburst minpoll 3 maxpoll 3'
-ALL = 0x7F00
-SCHEME_BIT = {'iff': 0x20, 'gq': 0x40, 'mv': 0x80}
-
-
-def _trusted_host(host, scheme):
-    master = group_master(host.host_keysdir, scheme, 'thpw')
-    gq = master.material.key.v if scheme == 'gq' else None
-    host_keys(host.host_keysdir, 'th', 'thpw', group='lab', trusted=True, gq_public=gq)
-    host.write_conf(['crypto host th ident lab pw thpw',
-                     'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
-    return master
-
-
-def _member(host, name, password, upstream, scheme, params_text, server_text=None):
-    host_keys(host.host_keysdir, name, password, group='lab')
-    if server_text:
-        install(host.host_keysdir, scheme, server_text, 'transport', password, server_key=True, params=False)
-    install(host.host_keysdir, scheme, params_text)
-    crypto = 'crypto host %s ident lab pw %s' % (name, password) if server_text else 'crypto host %s pw %s' % (name, password)
-    host.write_conf([crypto, 'server %s autokey ident lab %s' % (upstream.address, POLL)])
-
+from material import LOCAL_CLOCK, POLL, chain, host_keys, identity_synchronised, install
 
 def _chain(lab, scheme):
-    th, gs, cl = lab.host('th' + scheme), lab.host('gs' + scheme), lab.host('cl' + scheme)
-    master = _trusted_host(th, scheme)
-    export = master.exports('transport')
-    _member(gs, 'gs', 'gspw', th, scheme, export['params_export'], export['server_key_export'])
-    client_params = export['params_export']
-    if scheme == 'mv':  # the client gets its own MV client key
-        master.mv_client = 2
-        client_params = master.exports()['params_export']
-    _member(cl, 'cl', 'clpw', gs, scheme, client_params)
-    return {'fs': master.material.filestamp, 'hosts': (th, gs, cl)}
+    master, hosts = chain(lab, scheme, suffix=scheme)
+    return {'fs': master.material.filestamp, 'hosts': hosts}
 
 
 def _stock_chain(lab):
@@ -60,8 +29,7 @@ def _stock_chain(lab):
     stamped = [n for n in os.listdir(th.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.')][0]
     os.symlink(stamped, th.host_keysdir + '/ntpkey_iffkey_lab')
     stock_params = ntplab.keygen(th.keysdir, '-e', '-s', 'th@lab', env=env).stdout
-    th.write_conf(['crypto host th ident lab pw thpw',
-                   'server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0'])
+    th.write_conf(['crypto host th ident lab pw thpw'] + LOCAL_CLOCK)
     with open(th.host_keysdir + '/' + stamped) as handle:
         stock_key = handle.read()
     host_keys(good.host_keysdir, 'cl', 'clpw', group='lab')
@@ -77,11 +45,9 @@ def _stock_chain(lab):
 
 
 def _verified(host, scheme, fs):
-    state = host.association()
-    flags = state['flags'] or 0
+    ok, state = identity_synchronised(host, scheme)
     line = re.search(r'\b%s th@lab fs (\d+)' % scheme, host.cryptostats())
-    return (flags & ALL == ALL and flags & 0xF0 == SCHEME_BIT[scheme] and state['ident'] == 'lab'
-            and state['condition'] == 'sys.peer' and line is not None and int(line.group(1)) == fs), state
+    return ok and line is not None and int(line.group(1)) == fs, state
 
 
 def test_identity_exchanges_on_live_daemons(lab, capsys):
