@@ -180,8 +180,9 @@ def main():
             rows[clients] = measure(clients, args.forks, args.connection, workdir, args.logs)
     finally:
         shutil.rmtree(workdir)
+    image = SSH_IMAGE if args.connection == 'ssh' else IMAGE
     print('\n# %s, forks %d, %d cores, %s connection, lab image %s' % (version, args.forks, os.cpu_count(),
-                                                                   args.connection, SSH_IMAGE if args.connection == 'ssh' else IMAGE))
+                                                                   args.connection, image))
     print('| hosts (clients) | first: wall / CPU / tasks per host | second: wall / CPU / tasks per host '
           '| second / first (wall) | verify: wall / CPU |')
     print('|---|---:|---:|---:|---:|')

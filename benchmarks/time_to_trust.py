@@ -35,6 +35,7 @@ from keygen import collection_path  # noqa: E402  pylint: disable=wrong-import-p
 sys.path.insert(0, collection_path())
 from material import chain, identity_synchronised  # noqa: E402  pylint: disable=wrong-import-position
 
+
 def synchronised_verified(host):
     return identity_synchronised(host, 'iff')[0]
 

@@ -16,6 +16,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope impor
 import ntplab
 from material import LOCAL_CLOCK, POLL, chain, host_keys, identity_synchronised, install
 
+
 def _chain(lab, scheme):
     master, hosts = chain(lab, scheme, suffix=scheme)
     return {'fs': master.material.filestamp, 'hosts': hosts}
