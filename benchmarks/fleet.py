@@ -181,8 +181,8 @@ def main():
     finally:
         shutil.rmtree(workdir)
     image = SSH_IMAGE if args.connection == 'ssh' else IMAGE
-    print('\n# %s, forks %d, %d cores, %s connection, lab image %s' % (version, args.forks, os.cpu_count(),
-                                                                   args.connection, image))
+    print('\n# %s, forks %d, %d cores, %s connection, lab image %s' % (
+        version, args.forks, os.cpu_count(), args.connection, image))
     print('| hosts (clients) | first: wall / CPU / tasks per host | second: wall / CPU / tasks per host '
           '| second / first (wall) | verify: wall / CPU |')
     print('|---|---:|---:|---:|---:|')
