@@ -31,7 +31,7 @@ def install(path, scheme, text, source_password=None, password=None, server_key=
     return m
 
 
-# -- a TH -> GS -> CL chain on lab hosts (tests/reference/test_live_exchange.py, benchmarks/time_to_trust.py) ---
+# -- a TH -> GS -> CL chain on lab hosts (test_live_exchange.py, test_symmetric_live.py, benchmarks/time_to_trust.py) --
 
 POLL = 'iburst minpoll 3 maxpoll 3'
 LOCAL_CLOCK = ['server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0']

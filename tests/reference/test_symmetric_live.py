@@ -228,20 +228,19 @@ def test_group_server_keyed_to_its_trusted_host_serves_autokey_as_a_trust_root(l
     """A group server keyed to the trusted host has no Autokey association to it, so the trusted host never signs
     its certificate: its Autokey clients wait for a trail forever (flags 0x29c5021, flash pkt_autokey). With a Trust
     Root certificate of the group (what the roles give such a group server), they verify IFF against it."""
-    from test_live_exchange import POLL, _member, _trusted_host
-    from material import host_keys
+    from material import POLL, host_keys, member, trusted_host
     key = dict(id=10, type='AES128CMAC', secret=SECRETS['AES128CMAC'])
     th, gs, cl = lab.host('th'), lab.host('gs'), lab.host('cl')
-    master = _trusted_host(th, 'iff')
+    master = trusted_host(th, 'iff')
     with open(th.fs(th.root + '/ntp.conf')) as handle:
         own = [line for line in handle.read().splitlines() if line.startswith(('crypto', 'server', 'fudge'))]
     th.write_conf(own + ['keys %s' % write_keys(th, 'ntpd', [key]), 'trustedkey 10'])
     export = master.exports('transport')
-    _member(gs, 'gs', 'gspw', th, 'iff', export['params_export'], export['server_key_export'])
+    member(gs, 'gs', 'gspw', th, 'iff', export['params_export'], export['server_key_export'])
     host_keys(gs.host_keysdir, 'gs', 'gspw', group='lab', trusted=True, regenerate='always')
     gs.write_conf(['crypto host gs ident lab pw gspw', 'keys %s' % write_keys(gs, 'ntpd', [key]), 'trustedkey 10',
                    'server %s key 10 %s' % (th.address, POLL)])
-    _member(cl, 'cl', 'clpw', gs, 'iff', export['params_export'])
+    member(cl, 'cl', 'clpw', gs, 'iff', export['params_export'])
     for host in (th, gs, cl):
         host.start()
 
