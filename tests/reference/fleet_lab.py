@@ -22,10 +22,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material 
 
 from ansible_collections.ntp.autokey.plugins.modules.status_info import keysdir_names, params_facts
 import ntplab
-from material import group_master, host_keys, install
+from material import LOCAL_CLOCK, POLL, group_master, host_keys, install
 
-POLL = 'iburst minpoll 3 maxpoll 3'
-LOCAL_CLOCK = ['server 127.127.1.0 minpoll 3 maxpoll 3 prefer', 'fudge 127.127.1.0 stratum 0']
 NTPQ_SYSTEM = ('rv 0', 'as')
 
 
