@@ -13,7 +13,7 @@ from ansible.module_utils.six import string_types
 
 # What an address or a name may look like on a server line: one token, no control characters.
 _ADDRESS = re.compile(r'^[A-Za-z0-9_.:%\[\]-]+\Z')
-METHODS = ('autokey', 'symmetric', 'none')
+METHODS = ('autokey', 'symmetric', 'nts', 'none')
 _POLL = range(3, 18)  # ntpd accepts poll exponents 3 (8 s) to 17 (36 h)
 
 
@@ -63,8 +63,8 @@ def _check_options(options):
 def associations(addresses, method='autokey', ident='', options=None, key=None):
     """Upstream associations, one per address, in the daemon-neutral form the roles hand to the daemon role:
     {address, method, ident, key, iburst, prefer, minpoll, maxpoll}. ntpd's template writes `autokey ident
-    <group>` for method autokey and `key <key>` for symmetric; `none` is plain NTP (a trusted host's own time
-    sources)."""
+    <group>` for method autokey and `key <key>` for symmetric, chrony's `nts` for nts (the address is then the
+    name the server's certificate must carry); `none` is plain NTP (a trusted host's own time sources)."""
     if method not in METHODS:
         raise AnsibleFilterError('associations: method must be one of %s, not %r' % (', '.join(METHODS), method))
     if method == 'symmetric' and (isinstance(key, bool) or not isinstance(key, int) or not 1 <= key <= 65535):

@@ -15,7 +15,8 @@ CHRONY_TEMPLATE = os.path.join(ROOT, 'roles', 'chrony', 'templates', 'chrony.con
 CHRONY_DEFAULTS = dict(
     ansible_managed='Ansible managed', chrony_keys=[], chrony_keys_file='/etc/chrony/chrony.keys',
     chrony_sources_file='/etc/chrony/sources.d/ntp-autokey.sources', chrony_servers=[], chrony_serve=False,
-    chrony_allow=[], chrony_local_stratum=0, chrony_extra_config=[],
+    chrony_allow=[], chrony_local_stratum=0, chrony_extra_config=[], chrony_nts_trusted_certificates='',
+    chrony_nts_server_key='', chrony_nts_server_certificate='',
 )
 
 DEFAULTS = dict(

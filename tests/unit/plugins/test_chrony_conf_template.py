@@ -28,7 +28,22 @@ def test_main_file_serves_only_when_asked():
     assert 'allow 192.0.2.0/24' in lines(render_chrony(chrony_serve=True, chrony_allow=['192.0.2.0/24']))
 
 
+def test_nts_sources_and_server_files():
+    servers = [dict(address='gs1.example.net', method='nts', minpoll=3), dict(address='gs2', method='symmetric', key=20)]
+    assert lines(render_chrony(__chrony_part='sources', chrony_servers=servers, chrony_keys=KEYS)) == [
+        'server gs1.example.net nts iburst minpoll 3', 'server gs2 key 20 iburst']
+    assert not [line for line in lines(render_chrony()) if line.startswith('ntsserver') or line.startswith('ntstrusted')]
+    conf = lines(render_chrony(chrony_nts_trusted_certificates='/etc/chrony/nts/ca.crt',
+                               chrony_nts_server_key='/etc/chrony/nts/server.key',
+                               chrony_nts_server_certificate='/etc/chrony/nts/server.crt'))
+    assert [line for line in conf if line.startswith('nts')] == [
+        'ntsdumpdir /var/lib/chrony', 'ntstrustedcerts /etc/chrony/nts/ca.crt',
+        'ntsserverkey /etc/chrony/nts/server.key', 'ntsservercert /etc/chrony/nts/server.crt']
+
+
 @pytest.mark.parametrize('variables, named', [
+    (dict(chrony_nts_server_key='/etc/chrony/a key', chrony_nts_server_certificate='c'), 'chrony_nts_server_key'),
+    (dict(chrony_nts_trusted_certificates='/x\nntsserverkey /etc/shadow'), 'chrony_nts_trusted_certificates'),
     (dict(__chrony_part='sources', chrony_servers=[dict(address='gs\nserver evil', key=20)]), 'address of a'),
     (dict(__chrony_part='sources', chrony_servers=[dict(address='gs', key='20 prefer')]), 'key of server gs'),
     (dict(chrony_serve=True, chrony_allow=['all\nserver evil']), 'chrony_allow'),

@@ -79,8 +79,13 @@ def test_associations_refuses_bad_options(options, message):
 
 
 def test_associations_refuses_unknown_method():
-    with pytest.raises(AnsibleFilterError, match="method must be one of autokey, symmetric, none, not 'nts'"):
-        associations(['gs'], 'nts')
+    with pytest.raises(AnsibleFilterError, match="method must be one of autokey, symmetric, nts, none, not 'ntske'"):
+        associations(['gs'], 'ntske')
+
+
+def test_associations_nts_has_no_key_and_no_ident():
+    assert associations(['gs1.example.net'], 'nts', 'lab', {'minpoll': 3}) == [
+        dict(address='gs1.example.net', method='nts', autokey=False, minpoll=3)]
 
 
 def test_associations_symmetric_carries_its_key():
