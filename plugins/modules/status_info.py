@@ -23,9 +23,16 @@ description:
     (authentic answers), C(failing) (flash TEST5, or no authenticated answer in 8 polls) or C(pending), with
     the key's type read from O(keys_file) (IDs and types only, never a secret); a type in
     O(forbidden_key_types) is a problem.
-  - With O(daemon=chrony), judges chronyd's sources from C(chronyc -c sources), C(authdata), C(ntpdata) and
-    C(tracking) the same way (mode C(SK) with C(Authenticated Yes)); a source without a key is C(none) and a
-    problem. Autokey facts (certificates, params, restarts) do not apply there.
+  - With O(daemon=chrony), judges chronyd's sources from C(chronyc -c sources), C(-N sources) (the names of the
+    configuration), C(authdata), C(ntpdata) and C(tracking) the same way (mode C(SK) with C(Authenticated Yes));
+    a source without a key is C(none) and a problem. Autokey facts (certificates, params, restarts) do not apply there.
+  - An NTS source (chrony C(server NAME nts)) is C(nts) when chronyd holds its NTS keys (KeyID, AEAD type and key
+    length) and cookies, its last answer was authenticated and it is reachable. It is C(failing) when key
+    establishment (NTS-KE, TCP 4460) failed twice, or once when chronyd has run longer than one attempt lasts
+    (chronyd retries a failed TLS handshake only after 1024 s), or when the server refuses fresh cookies (NTS NAK)
+    again; the hint names what to check (the CA in C(ntstrustedcerts), the name in the certificate, its expiry,
+    C(ntsserverkey) and C(ntsservercert) on the server). Verdicts name the source as configured, for example
+    V(gs \(10.89.0.3\)). chronyd's start time comes from C(/run/chrony/chronyd.pid) or its only main process.
   - Judges the daemon it queries. Its start time comes from ntpd's pidfile (O(pidfile)), else from the
     service manager (O(service)), else from the only ntpd process of the machine; with several ntpd and
     neither, and for a remote O(server), RV(status.daemon_started) and RV(status.restart_needed) are null.
@@ -199,11 +206,17 @@ status:
       type: dict
     associations:
       description:
-        - One entry per association. Its C(method) is C(autokey), C(symmetric) or C(none); its C(state) is
-          C(verified), C(tc-only), C(tc-fallback), C(symmetric) (authenticated by its key), C(pending),
-          C(failing) or C(none) (not authenticated); symmetric ones carry C(key_id) and C(key_type); its C(verdict)
-          says it in words, for example C(iff verified), C(symmetric key 20 (AES128CMAC) ok),
-          C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint) says what to do.
+        - One entry per association. Its C(method) is C(autokey), C(symmetric), C(nts) (chrony) or C(none); its
+          C(state) is C(verified), C(tc-only), C(tc-fallback), C(symmetric) (authenticated by its key), C(nts)
+          (authenticated by NTS), C(pending), C(failing) or C(none) (not authenticated); symmetric ones carry
+          C(key_id) and C(key_type); its C(verdict) says it in words, for example C(iff verified),
+          C(symmetric key 20 (AES128CMAC) ok), V(NTS with gs \(10.89.0.3\) ok \(AEAD 15 AES-SIV-CMAC-256, key 256 bits,
+          8 cookies\)), C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint)
+          says what to do.
+        - chrony sources also carry C(name) (the name of the configuration, null when unknown), C(key_length) (bits),
+          and for NTS C(cookies) and C(ke_attempts) (NTS-KE attempts since the last success), else null; for NTS,
+          C(key_id) counts successful key establishments and C(key_type) is the AEAD (C(AES-SIV-CMAC-256),
+          C(AES-128-GCM-SIV)).
         - Also address, cn, mode (C(client), C(bclient) for a broadcast or multicast client, ...), signature, ident,
           flags (decoded), reach, selection, synchronised, step, waiting_for,
           proof (the cryptostats line of the identity exchange), identity_filestamp, errors, restarts, trail
@@ -214,7 +227,7 @@ status:
       description: No association is pending; each has a verdict that waiting would not change.
       type: bool
     synchronised_authenticated:
-      description: Whether the host is synchronised to an association that is Autokey-verified or symmetric ok.
+      description: Whether the host is synchronised to an association that is Autokey-verified, symmetric ok or NTS ok.
       type: bool
     daemon:
       description:
@@ -242,6 +255,7 @@ status:
 
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -363,19 +377,56 @@ def key_types(path):
     return dict((key_id, kind) for key_id, (kind, dummy) in keys.items())
 
 
-def chronyc(module, *command):
+def chronyc(module, *command, **kw):
+    """chronyc's output; a failure ends the module, or gives None with optional=True (an option older chronyc lacks)."""
     rc, out, err = module.run_command([module.params['chronyc']] + list(command))
     if rc != 0:
+        if kw.get('optional'):
+            return None
         module.fail_json(msg='chronyc %s failed (is chronyd running?): %s' % (' '.join(command), (err or out).strip()[:300]),
                          rc=rc)
     return out
 
 
+CHRONYD_PIDFILE = '/run/chrony/chronyd.pid'
+
+
+def chronyd_running_for(proc='/proc', pidfile=CHRONYD_PIDFILE, now=None):
+    """Seconds the chronyd of this host has run: its pidfile's process, else the only chronyd process whose parent
+    is not a chronyd (its NTS helpers are); None when that cannot be told."""
+    try:
+        boot = _boot_time(proc)
+        pids = [p for p in os.listdir(proc) if p.isdigit()]
+    except (OSError, IndexError, ValueError):
+        return None
+    started, parents = {}, {}
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, 'stat')) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        name, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
+        if name == 'chronyd' and len(rest) > 19 and rest[1].isdigit() and rest[19].isdigit():
+            started[int(pid)] = boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK'))
+            parents[int(pid)] = int(rest[1])
+    pid = read_pid(pidfile)
+    if pid not in started:
+        main = [p for p in started if parents[p] not in started]
+        pid = main[0] if len(main) == 1 else None
+    if pid is None:
+        return None
+    return (time.time() if now is None else now) - started[pid]
+
+
 def chrony_main(module):
     try:
-        result = chrony_status.assess(chronyc(module, '-n', '-c', 'sources'), chronyc(module, '-n', '-c', 'authdata'),
+        sources = chronyc(module, '-n', '-c', 'sources')
+        names = chronyc(module, '-c', '-N', 'sources', optional=True)  # chrony 4.0 and later
+        result = chrony_status.assess(sources, chronyc(module, '-n', '-c', 'authdata'),
                                       chronyc(module, '-c', 'ntpdata'), chronyc(module, '-c', 'tracking'),
-                                      forbidden_types=module.params['forbidden_key_types'])
+                                      forbidden_types=module.params['forbidden_key_types'], names_text=names,
+                                      running_for=chronyd_running_for())
     except AutokeyError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, status=result)

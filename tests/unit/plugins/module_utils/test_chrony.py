@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""chrony sources judged from chronyc's CSV output (captured from chronyd 4.0 in the symmetric scenario)."""
+"""chrony sources judged from chronyc's CSV output, captured from chronyd 4.0 in the symmetric scenario and from
+chronyd 4.0 and 4.3 NTS clients (tests/reference/test_nts_live.py: nts-<client>-<command>.csv)."""
 
 import os
+import re
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.chrony import ChronycError, assess
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.chrony import NTS_KE_SECONDS, ChronycError, assess, names
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.chrony import _ADDRESS as ADDRESS
 
 from helpers import FIXTURES
 
@@ -82,4 +85,250 @@ def test_any_output_gives_a_verdict_or_a_clear_error(sources, auth, data):
         assert str(exc).startswith('cannot read chronyc ')
         return
     for assoc in result['associations']:
-        assert assoc['state'] in ('symmetric', 'failing', 'pending', 'none')
+        assert assoc['state'] in ('symmetric', 'nts', 'failing', 'pending', 'none')
+
+
+# -- NTS --------------------------------------------------------------------------------------------------------
+
+def nts(client, running_for=None, **replace):
+    """assess() of the chronyc outputs captured on a live NTS client, some of them replaced."""
+    texts = {}
+    for what in ('sources', 'names', 'authdata', 'ntpdata', 'tracking'):
+        with open(os.path.join(FIXTURES, 'chronyc', 'nts-%s-%s.csv' % (client, what))) as handle:
+            texts[what] = replace.get(what, handle.read())
+    return assess(texts['sources'], texts['authdata'], texts['ntpdata'], texts['tracking'],
+                  names_text=texts['names'], running_for=running_for)
+
+
+@pytest.mark.parametrize('client, name, address', [('good40', 'ntsserver', '192.0.2.10'),
+                                                   ('good43', 'ntsserver40', '192.0.2.11')])
+def test_nts_source_is_authenticated(client, name, address):
+    result = nts(client)
+    [assoc] = result['associations']
+    assert assoc == dict(
+        address=address, cn=None, name=name, method='nts', key_id=1, key_type='AES-SIV-CMAC-256', key_length=256,
+        cookies=8, ke_attempts=0, reach=7, selection='sys.peer', synchronised=True, authentic=True, state='nts',
+        verdict='NTS with %s (%s) ok (AEAD 15 AES-SIV-CMAC-256, key 256 bits, 8 cookies)' % (name, address), hint='')
+    assert result['synchronised_authenticated'] and result['converged'] and result['problems'] == []
+    assert result['leap'] == 'Normal'
+
+
+def test_nts_source_not_selected_yet_is_not_converged():
+    result = nts('good40-early')
+    [assoc] = result['associations']
+    assert assoc['state'] == 'nts' and not assoc['synchronised']
+    assert not result['converged'] and not result['synchronised_authenticated']
+    assert result['problems'] == ['not synchronised to any source']
+
+
+def test_nts_source_selected_without_authentication_is_a_problem():
+    text = '192.0.2.10,NTS,1,15,256,0,0,0,8,100\n'
+    with open(os.path.join(FIXTURES, 'chronyc', 'nts-good40-ntpdata.csv')) as handle:
+        refused = handle.read().replace(',No,Yes,', ',No,No,')
+    result = nts('good40', authdata=text, ntpdata=refused)
+    assert result['associations'][0]['state'] == 'pending'
+    assert 'synchronised to 192.0.2.10, which is not authenticated' in result['problems']
+
+
+CERTIFICATE_CAUSES = ('ntstrustedcerts', '(subjectAltName)', 'has not expired', 'TCP 4460', 'ntsserverkey and ntsservercert')
+
+
+@pytest.mark.parametrize('client, name', [('badname', 'othername'), ('noca', 'ntsserver')])
+def test_refused_certificate_fails_once_an_attempt_cannot_be_under_way(client, name):
+    result = nts(client, running_for=NTS_KE_SECONDS + 1)
+    [assoc] = result['associations']
+    label = '%s (192.0.2.10)' % name
+    assert (assoc['state'], assoc['name'], assoc['ke_attempts'], assoc['cookies']) == ('failing', name, 1, 0)
+    assert assoc['verdict'] == 'failing: NTS with %s: NTS key establishment failed (1 attempt), no cookies' % label
+    assert assoc['hint'].startswith('chronyd gets no NTS keys from %s: ' % label)
+    assert 'names %s (subjectAltName)' % name in assoc['hint']
+    for cause in CERTIFICATE_CAUSES:
+        assert cause in assoc['hint']
+    assert result['converged'] and not result['synchronised_authenticated']
+    assert result['problems'] == ['192.0.2.10: %s (%s)' % (assoc['verdict'], assoc['hint']), 'not synchronised to any source']
+
+
+@pytest.mark.parametrize('running_for', [None, 0.5, NTS_KE_SECONDS])
+def test_one_attempt_is_pending_while_it_may_be_under_way(running_for):
+    [assoc] = nts('badname', running_for=running_for)['associations']
+    assert assoc['state'] == 'pending'
+    assert assoc['verdict'] == ('pending: NTS with othername (192.0.2.10): NTS key establishment under way or failed once '
+                                '(chronyd logs why, and tries a refused certificate again after 17 minutes)')
+
+
+@pytest.mark.parametrize('running_for', [None, 3600])
+def test_two_failed_attempts_fail(running_for):
+    [assoc] = nts('refused', running_for=running_for)['associations']
+    assert assoc['state'] == 'failing' and assoc['ke_attempts'] == 2
+    assert assoc['verdict'] == 'failing: NTS with ntsserver (192.0.2.10): NTS key establishment failed (2 attempts), no cookies'
+
+
+def test_without_names_verdicts_name_the_address():
+    [assoc] = nts('badname', running_for=60, names='')['associations']
+    assert assoc['name'] is None
+    assert assoc['verdict'].startswith('failing: NTS with 192.0.2.10: ')
+
+
+@pytest.mark.parametrize('authdata, state, verdict', [
+    ('192.0.2.10,NTS,0,0,0,4294967295,0,0,0,0', 'pending', 'NTS key establishment not tried yet'),
+    ('192.0.2.10,NTS,3,15,256,5,0,1,8,100', 'pending', "the server refused this host's cookies (NTS NAK: its keys "
+     'changed), new ones are on their way'),
+    ('192.0.2.10,NTS,3,15,256,5,1,1,0,0', 'pending', "the server refused this host's cookies"),
+    ('192.0.2.10,NTS,4,15,256,5,2,1,0,0', 'failing', "the server refuses this host's cookies (NTS NAK), also after 2 "
+     'new key establishments'),
+    ('192.0.2.10,NTS,2,15,256,5,2,0,8,100', 'failing', 'NTS keys established 2 times, but no authenticated answer'),
+    ('192.0.2.10,NTS,2,15,256,5,3,0,0,0', 'failing', 'NTS key establishment failed (3 attempts), no cookies'),
+    ('192.0.2.10,NTS,1,15,256,5,0,0,8,100', 'pending', 'first authenticated answer'),
+])
+def test_nts_states_without_an_authenticated_answer(authdata, state, verdict):
+    [assoc] = nts('badname', running_for=3600, authdata=authdata + '\n')['associations']
+    assert assoc['state'] == state
+    assert assoc['verdict'].startswith('%s: NTS with othername (192.0.2.10): %s' % (state, verdict))
+    assert bool(assoc['hint']) == (state == 'failing')
+
+
+def test_nts_naks_that_persist_name_the_cure():
+    [assoc] = nts('badname', authdata='192.0.2.10,NTS,4,15,256,5,2,1,0,0\n')['associations']
+    assert "NTS keys changed and this host must get new cookies" in assoc['hint']
+
+
+def test_aes_gcm_siv_of_newer_chrony():
+    [assoc] = nts('good43', authdata='192.0.2.11,NTS,1,30,128,0,0,0,8,100\n')['associations']
+    assert assoc['verdict'] == 'NTS with ntsserver40 (192.0.2.11) ok (AEAD 30 AES-128-GCM-SIV, key 128 bits, 8 cookies)'
+
+
+@pytest.mark.parametrize('authdata', [
+    '192.0.2.11,NTS,0,15,256,0,0,0,8,100',   # no key established
+    '192.0.2.11,NTS,1,0,256,0,0,0,8,100',    # no AEAD
+    '192.0.2.11,NTS,1,15,0,0,0,0,8,100',     # no key
+    '192.0.2.11,NTS,1,15,256,0,0,0,0,100',   # no cookie
+    '192.0.2.11,NTS,1,15,256,0,0,0,x,100',   # damaged
+    '192.0.2.11,SK,1,15,256,0,0,0,8,100',    # not NTS
+])
+def test_nts_needs_every_condition(authdata):
+    [assoc] = nts('good43', running_for=1, authdata=authdata + '\n')['associations']
+    assert assoc['state'] != 'nts'
+
+
+def test_nts_needs_reach():
+    with open(os.path.join(FIXTURES, 'chronyc', 'nts-good43-sources.csv')) as handle:
+        unreached = handle.read().replace(',0,7,0,', ',0,0,0,')
+    assert nts('good43', sources=unreached)['associations'][0]['state'] == 'pending'
+
+
+@pytest.mark.parametrize('names_text', [
+    '',                                                            # chronyc without -N
+    '^,*,ntsserver,1,0,7,0,0,0,0\n^,-,other,1,0,7,0,0,0,0\n',     # a source came between the two calls
+    '#,*,ntsserver,1,0,7,0,0,0,0\n',                               # another kind of source
+    '^,*,nts server,1,0,7,0,0,0,0\n',                              # not a name
+    '^,*,ntsserver\x1b[2J,1,0,7,0,0,0,0\n',                        # terminal control in a name
+])
+def test_names_only_from_matching_lines(names_text):
+    assert names('^,*,192.0.2.10,1,0,7,0,0,0,0\n', names_text) == {}
+
+
+def test_names_map_addresses_in_order():
+    sources_text = '#,*,PPS0,0,4,377,1,0,0,0\n^,+,192.0.2.10,1,0,7,0,0,0,0\n^,-,2001:db8::1,2,6,1,0,0,0,0\n'
+    names_text = '#,*,PPS0,0,4,377,1,0,0,0\n^,+,gs.example,1,0,7,0,0,0,0\n^,-,2001:db8::1,2,6,1,0,0,0,0\n'
+    assert names(sources_text, names_text) == {'192.0.2.10': 'gs.example', '2001:db8::1': '2001:db8::1'}
+
+
+CELLS = st.sampled_from(['192.0.2.10', 'NTS', 'SK', '-', '0', '1', '2', '8', '15', '30', '256', '377', '7', 'Yes', 'No',
+                         '^', '*', '?', '', 'x', '4294967295', 'ntsserver', '-1', '1e3', '\u0661'])
+LINES = st.lists(st.lists(CELLS, min_size=1, max_size=36).map(','.join), max_size=4).map('\n'.join)
+
+
+def rows(*columns):
+    """Lines of chronyc's shape whose cells are plausible values, a hostile value or damaged."""
+    cell = [st.one_of(st.sampled_from(values), CELLS, st.text(max_size=4)) if len(values) > 1 or values[0] != '0'
+            else st.sampled_from(values) for values in columns]
+    return st.lists(st.tuples(*cell).map(','.join), max_size=3).map('\n'.join)
+
+
+ADDRESSES = ['192.0.2.10', '2001:db8::1']
+NUMBERS = ['0', '1', '2', '3', '8', '15']
+SOURCES_ROWS = rows(['^'], ['*', '+', '?'], ADDRESSES, NUMBERS, NUMBERS, ['0', '377'], NUMBERS, ['0'], ['0'], ['0'])
+NAMES_ROWS = rows(['^'], ['*', '+', '?'], ['ntsserver', 'gs.example', '192.0.2.10'], NUMBERS, NUMBERS, ['0', '377'], NUMBERS,
+             ['0'], ['0'], ['0'])
+AUTHDATA_ROWS = rows(ADDRESSES, ['NTS', 'SK', '-'], NUMBERS, ['0', '15', '30', '13'], ['0', '128', '256'],
+                ['0', '4294967295'], NUMBERS, ['0', '1'], ['0', '1', '8'], ['0', '100'])
+NTPDATA_ROWS = rows(*([ADDRESSES] + [['0']] * 26 + [['Yes', 'No']] + [['0']] * 5))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(SOURCES_ROWS, LINES, st.text(max_size=200)), st.one_of(NAMES_ROWS, LINES, st.text(max_size=200)),
+       st.one_of(AUTHDATA_ROWS, LINES, st.text(max_size=300)), st.one_of(NTPDATA_ROWS, LINES, st.text(max_size=200)),
+       st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-10, 10 ** 6)))
+def test_nts_from_any_output_only_when_every_condition_holds(sources, names_text, auth, data, running_for):
+    try:
+        result = assess(sources, auth, data, names_text=names_text, running_for=running_for)
+    except ChronycError as exc:
+        assert str(exc).startswith('cannot read chronyc ')
+        return
+    for assoc in result['associations']:
+        assert assoc['state'] in ('nts', 'symmetric', 'failing', 'pending', 'none')
+        if assoc['state'] == 'nts':
+            assert assoc['method'] == 'nts' and assoc['authentic'] and assoc['reach']
+            assert assoc['key_id'] > 0 and assoc['key_length'] > 0 and assoc['cookies'] > 0 and assoc['key_type']
+            row = [line.split(',') for line in auth.splitlines() if line.split(',')[0] == assoc['address']][-1]
+            assert row[1] == 'NTS' and int(row[3]) > 0
+        if assoc['method'] == 'nts' and assoc['name']:
+            assert assoc['name'] in assoc['verdict']
+
+
+# cells of the real good capture (4.3 client) replaced by anything that stays inside its cell
+GOOD = dict((what, open(os.path.join(FIXTURES, 'chronyc', 'nts-good43-%s.csv' % what)).read().strip().split(','))
+            for what in ('sources', 'authdata', 'ntpdata'))
+CELL_TEXT = st.text(alphabet=st.characters(blacklist_characters=',\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029'), max_size=6)
+PLACES = [('sources', i) for i in (0, 1, 2, 5)] + [('authdata', i) for i in range(10)] + [('ntpdata', 0), ('ntpdata', 27)]
+
+
+def positive(cell):
+    return cell.isascii() and cell.isdigit() and int(cell) > 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.sampled_from(PLACES), st.one_of(CELLS, CELL_TEXT), max_size=3),
+       st.one_of(st.none(), st.floats(0, 10 ** 6)))
+def test_nts_state_exactly_when_every_condition_holds(changes, running_for):
+    cells = dict((what, list(values)) for what, values in GOOD.items())
+    for (what, index), value in changes.items():
+        cells[what][index] = value
+    src, auth, data = cells['sources'], cells['authdata'], cells['ntpdata']
+    result = assess(','.join(src), ','.join(auth), ','.join(data), running_for=running_for)
+    if src[0] != '^' or not ADDRESS.match(src[2]):
+        assert result['associations'] == []
+        return
+    [assoc] = result['associations']
+    expected = (auth[0] == src[2] and auth[1] == 'NTS' and all(positive(auth[i]) for i in (2, 3, 4, 8))
+                and data[0] == src[2] and data[27] == 'Yes' and re.match(r'^[0-7]{1,3}\Z', src[5]) and int(src[5], 8) > 0)
+    assert (assoc['state'] == 'nts') == bool(expected), (changes, assoc)
+
+
+def fake_proc(tmp_path, processes):
+    """A /proc with boot time 1000 and {pid: (name, parent, start ticks)}."""
+    (tmp_path / 'stat').write_text('cpu 0\nbtime 1000\n')
+    for pid, (name, parent, ticks) in processes.items():
+        (tmp_path / str(pid)).mkdir()
+        rest = ['S', str(parent)] + ['0'] * 17 + [str(ticks)] + ['0'] * 5
+        (tmp_path / str(pid) / 'stat').write_text('%d (%s) %s\n' % (pid, name, ' '.join(rest)))
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize('processes, pidfile, judged', [
+    ({40: ('chronyd', 1, 100), 41: ('chronyd', 40, 500)}, None, 40),   # the main process, not its NTS helper
+    ({40: ('chronyd', 1, 100), 50: ('chronyd', 1, 500)}, '50', 50),    # the pidfile's, among several
+    ({40: ('chronyd', 1, 100), 50: ('chronyd', 1, 500)}, '7', None),   # several, and a stale pidfile
+    ({40: ('ntpd', 1, 100)}, None, None),
+])
+def test_chronyd_running_for(tmp_path, processes, pidfile, judged):
+    from ansible_collections.ntp.autokey.plugins.modules.status_info import chronyd_running_for
+    (tmp_path / 'proc').mkdir()
+    proc = fake_proc(tmp_path / 'proc', processes)
+    if pidfile:
+        (tmp_path / 'chronyd.pid').write_text(pidfile + '\n')
+    found = chronyd_running_for(proc, str(tmp_path / 'chronyd.pid'), now=5000)
+    if judged is None:
+        assert found is None
+    else:
+        assert found == pytest.approx(5000 - 1000 - processes[judged][2] / float(os.sysconf('SC_CLK_TCK')))
