@@ -229,6 +229,11 @@ status:
     synchronised_authenticated:
       description: Whether the host is synchronised to an association that is Autokey-verified, symmetric ok or NTS ok.
       type: bool
+    own_clock_stratum:
+      description: With O(daemon=chrony), the stratum at which chronyd serves its own clock (C(local stratum), a
+        trusted host with no server line), null otherwise.
+      type: int
+      returned: with O(daemon=chrony)
     daemon:
       description:
         - The ntpd being judged, C(pid) and C(source) (how it was found, for example C(pidfile /run/ntpd.pid),

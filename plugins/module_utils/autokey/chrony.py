@@ -21,6 +21,8 @@ TYPES = {'1': 'MD5', '2': 'SHA1', '3': 'SHA256', '4': 'SHA384', '5': 'SHA512', '
          '14': 'AES256CMAC', '15': 'AES-SIV-CMAC-256', '30': 'AES-128-GCM-SIV'}
 _ADDRESS = re.compile(r'^[0-9A-Fa-f:.]{2,45}\Z')
 _NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.:%-]{0,252}\Z')
+# chronyc tracking's reference ID while chronyd serves its own clock (`local`)
+LOCAL_REFID = '7F7F0101'
 # polls of an SK source without an authenticated answer before it is failing, not pending
 PATIENCE = 8
 # NTS-KE attempts without cookies before NTS is failing. chronyd retries a failed TLS handshake only after
@@ -192,17 +194,20 @@ def assess(sources_text, authdata_text, ntpdata_text, tracking_text=None, forbid
             reach=facts.get('reach'), selection='sys.peer' if facts['selected'] else facts['state'],
             synchronised=facts['selected'], authentic=bool(facts.get('authenticated')), state=state, verdict=verdict,
             hint=hint))
-    leap = (tracking_text or '').strip().split(',')[-1] if tracking_text else None
-    synchronised = any(a['synchronised'] for a in associations)
+    tracking = (tracking_text or '').strip().split(',')
+    leap = tracking[-1] if tracking_text else None
+    # a trusted host on its own clock (`local stratum N`, no server line): reference ID 7F7F0101
+    own_clock = number(tracking[2]) if not associations and len(tracking) > 2 and tracking[0] == LOCAL_REFID else None
+    synchronised = any(a['synchronised'] for a in associations) or bool(own_clock)
     found = []
-    if not associations:
+    if not associations and not own_clock:
         found.append('no NTP source: chronyd has no server line')
     for assoc in associations:
         if assoc['state'] == 'symmetric' and assoc['key_type'] in forbidden_types:
             found.append(forbidden_type(assoc['address'], assoc['key_id'], assoc['key_type']))
         elif assoc['state'] not in AUTHENTICATED:
-            found.append('%s: %s%s' % (assoc['address'], assoc['verdict'],
-                                       ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
+            found.append('%s%s%s' % ('' if assoc['address'] in assoc['verdict'] else assoc['address'] + ': ',
+                                     assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
     selected = [a for a in associations if a['synchronised']]
     if associations and not selected:
         found.append('not synchronised to any source')
@@ -210,9 +215,10 @@ def assess(sources_text, authdata_text, ntpdata_text, tracking_text=None, forbid
         found.append('synchronised to %s, which is not authenticated' % selected[0]['address'])
     return dict(
         daemon='chrony', host=None, flags=None, offers=[], certificates=[], associations=associations,
-        synchronised=synchronised, leap=leap,
+        synchronised=synchronised, leap=leap, own_clock_stratum=own_clock,
         synchronised_authenticated=any(a['synchronised'] and a['state'] in AUTHENTICATED for a in associations),
-        converged=bool(associations) and all(a['state'] in AUTHENTICATED + ('failing', 'none') for a in associations)
+        converged=bool(own_clock) or bool(associations)
+        and all(a['state'] in AUTHENTICATED + ('failing', 'none') for a in associations)
         and (not [a for a in associations if a['state'] in AUTHENTICATED]
              or any(a['synchronised'] for a in associations)),
         problems=found)

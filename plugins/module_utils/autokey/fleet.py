@@ -277,6 +277,9 @@ def _rows(name, status):
         rows.append((name, upstream, (assoc.get('flags') or {}).get('word', '-'), assoc['verdict'],
                      root.get('subject', '-') + (' until %s' % root['until'] if root.get('until') else ''),
                      str(assoc.get('identity_filestamp') or '-'), 'yes' if assoc['synchronised'] else 'no'))
+    if not rows and status.get('own_clock_stratum'):
+        rows.append((name, '(own clock)', '-', 'serves its own clock at stratum %s' % status['own_clock_stratum'], '-', '-',
+                     'yes'))
     if not rows:
         word = (status.get('flags') or {}).get('word', '-')
         offers = '/'.join(status.get('offers', [])).upper() or 'no scheme'

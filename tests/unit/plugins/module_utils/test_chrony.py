@@ -145,7 +145,7 @@ def test_refused_certificate_fails_once_an_attempt_cannot_be_under_way(client, n
     for cause in CERTIFICATE_CAUSES:
         assert cause in assoc['hint']
     assert result['converged'] and not result['synchronised_authenticated']
-    assert result['problems'] == ['192.0.2.10: %s (%s)' % (assoc['verdict'], assoc['hint']), 'not synchronised to any source']
+    assert result['problems'] == ['%s (%s)' % (assoc['verdict'], assoc['hint']), 'not synchronised to any source']
 
 
 @pytest.mark.parametrize('running_for', [None, 0.5, NTS_KE_SECONDS])
@@ -332,3 +332,15 @@ def test_chronyd_running_for(tmp_path, processes, pidfile, judged):
         assert found is None
     else:
         assert found == pytest.approx(5000 - 1000 - processes[judged][2] / float(os.sysconf('SC_CLK_TCK')))
+
+
+def test_trusted_host_on_its_own_clock():
+    # captured from the molecule nts trusted host (chrony 4.3, `local stratum 1`, no server line)
+    with open(os.path.join(FIXTURES, 'chronyc', 'own-clock-tracking.csv')) as handle:
+        tracking = handle.read()
+    status = assess('', '', '', tracking)
+    assert (status['own_clock_stratum'], status['synchronised'], status['converged'], status['problems']) == (
+        1, True, True, [])
+    # any other reference with no server line is still a host without a source
+    lost = assess('', '', '', tracking.replace('7F7F0101', '00000000', 1))
+    assert lost['own_clock_stratum'] is None and lost['problems'] == ['no NTP source: chronyd has no server line']
