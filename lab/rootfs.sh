@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Build (once) a Debian root file system with Python and python3-cryptography
 # (bullseye: 3.9 and 3.3.2) and one time daemon (ntp and chrony conflict):
-#   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in; bullseye only)
+#   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in; bullseye only), and chrony's
+#           packages downloaded for a migration to chrony
 #   chrony  chronyd/chronyc 4.0 (bullseye) or 4.3 (bookworm)
 # Tests run the daemons from it inside network namespaces; molecule imports
 # it as a podman image.
@@ -24,6 +25,8 @@ packages+=(libcap2-bin iproute2 procps openssl sudo python3-apt)
 stamp="$root/.ntp-autokey-rootfs"
 
 stamp_text="${packages[*]}"
+# ntp: chrony's packages downloaded too, so that a lab host migrates from ntpd to chrony offline (docs/migration.md)
+[ "$daemon" = ntp ] && stamp_text+=" +chrony-debs"
 [ "$suite" = bullseye ] || stamp_text+=" suite=$suite"  # bullseye's stamps stay as they were
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
     echo "rootfs ready: $root"
@@ -47,6 +50,10 @@ chmod 0755 "$root/usr/sbin/policy-rc.d"
 chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 chroot "$root" apt-get clean
+if [ "$daemon" = ntp ]; then
+    chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends --download-only chrony >/dev/null
+fi
 case $daemon in
     ntp) chroot "$root" /usr/sbin/ntpd --version ;;
     chrony) chroot "$root" /usr/sbin/chronyd --version ;;

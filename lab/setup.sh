@@ -28,7 +28,8 @@ venv() {  # venv DIR PACKAGES...
 venv "$home/venv" -r "$here/tests/requirements.txt"
 if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
     # the oldest of what is supported (README, Supported platforms): ansible-core 2.15, cryptography 3.3.2
-    venv "$home/venv-oldest" 'cryptography==3.3.2' 'ansible-core==2.15.*' hypothesis pytest
+    # (ansible 8: ansible-core 2.15 with the collections of its time, community.crypto 2.x for the NTS tasks)
+    venv "$home/venv-oldest" 'cryptography==3.3.2' 'ansible-core==2.15.*' 'ansible==8.7.0' hypothesis pytest
     # an unsupported cryptography (Ubuntu 20.04's), which the modules must refuse with their message
     venv "$home/venv-cryptography-2.8" 'cryptography==2.8'
 fi
