@@ -32,7 +32,7 @@ description:
     (chronyd retries a failed TLS handshake only after 1024 s), or when the server refuses fresh cookies (NTS NAK)
     again; the hint names what to check (the CA in C(ntstrustedcerts), the name in the certificate, its expiry,
     C(ntsserverkey) and C(ntsservercert) on the server). Verdicts name the source as configured, for example
-    V(gs \(10.89.0.3\)). chronyd's start time comes from C(/run/chrony/chronyd.pid) or its only main process.
+    V(gs (10.89.0.3\)). chronyd's start time comes from C(/run/chrony/chronyd.pid) or its only main process.
   - Judges the daemon it queries. Its start time comes from ntpd's pidfile (O(pidfile)), else from the
     service manager (O(service)), else from the only ntpd process of the machine; with several ntpd and
     neither, and for a remote O(server), RV(status.daemon_started) and RV(status.restart_needed) are null.
@@ -210,7 +210,7 @@ status:
           C(state) is C(verified), C(tc-only), C(tc-fallback), C(symmetric) (authenticated by its key), C(nts)
           (authenticated by NTS), C(pending), C(failing) or C(none) (not authenticated); symmetric ones carry
           C(key_id) and C(key_type); its C(verdict) says it in words, for example C(iff verified),
-          C(symmetric key 20 (AES128CMAC) ok), V(NTS with gs \(10.89.0.3\) ok \(AEAD 15 AES-SIV-CMAC-256, key 256 bits,
+          C(symmetric key 20 (AES128CMAC) ok), V(NTS with gs (10.89.0.3\) ok (AEAD 15 AES-SIV-CMAC-256, key 256 bits,
           8 cookies\)), C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint)
           says what to do.
         - chrony sources also carry C(name) (the name of the configuration, null when unknown), C(key_length) (bits),

@@ -248,10 +248,10 @@ def rows(*columns):
 ADDRESSES = ['192.0.2.10', '2001:db8::1']
 NUMBERS = ['0', '1', '2', '3', '8', '15']
 SOURCES_ROWS = rows(['^'], ['*', '+', '?'], ADDRESSES, NUMBERS, NUMBERS, ['0', '377'], NUMBERS, ['0'], ['0'], ['0'])
-NAMES_ROWS = rows(['^'], ['*', '+', '?'], ['ntsserver', 'gs.example', '192.0.2.10'], NUMBERS, NUMBERS, ['0', '377'], NUMBERS,
-             ['0'], ['0'], ['0'])
+NAMES_ROWS = rows(['^'], ['*', '+', '?'], ['ntsserver', 'gs.example', '192.0.2.10'], NUMBERS, NUMBERS, ['0', '377'],
+                  NUMBERS, ['0'], ['0'], ['0'])
 AUTHDATA_ROWS = rows(ADDRESSES, ['NTS', 'SK', '-'], NUMBERS, ['0', '15', '30', '13'], ['0', '128', '256'],
-                ['0', '4294967295'], NUMBERS, ['0', '1'], ['0', '1', '8'], ['0', '100'])
+                     ['0', '4294967295'], NUMBERS, ['0', '1'], ['0', '1', '8'], ['0', '100'])
 NTPDATA_ROWS = rows(*([ADDRESSES] + [['0']] * 26 + [['Yes', 'No']] + [['0']] * 5))
 
 
