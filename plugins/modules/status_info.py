@@ -298,13 +298,14 @@ def _boot_time(proc):
         return int([line.split()[1] for line in handle if line.startswith('btime ')][0])
 
 
-def ntpd_processes(proc='/proc'):
-    """{pid: start time (Unix seconds)} of every process named ntpd; {} when /proc cannot be read."""
+def _processes(name, proc='/proc'):
+    """{pid: (start time in Unix seconds, parent pid)} of every process called `name`; None when /proc cannot be
+    read. A stat line that is not what the kernel writes is skipped."""
     try:
         boot = _boot_time(proc)
         pids = [p for p in os.listdir(proc) if p.isdigit()]
     except (OSError, IndexError, ValueError):
-        return {}
+        return None
     found = {}
     for pid in pids:
         try:
@@ -312,10 +313,15 @@ def ntpd_processes(proc='/proc'):
                 stat = handle.read()
         except OSError:
             continue
-        name, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
-        if name == 'ntpd':
-            found[int(pid)] = boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK'))
+        command, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
+        if command == name and len(rest) > 19 and rest[1].isdigit() and rest[19].isdigit():
+            found[int(pid)] = (boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK')), int(rest[1]))
     return found
+
+
+def ntpd_processes(proc='/proc'):
+    """{pid: start time (Unix seconds)} of every process named ntpd; {} when /proc cannot be read."""
+    return dict((pid, started) for pid, (started, dummy) in (_processes('ntpd', proc) or {}).items())
 
 
 def read_pid(path):
@@ -399,22 +405,11 @@ CHRONYD_PIDFILE = '/run/chrony/chronyd.pid'
 def chronyd_running_for(proc='/proc', pidfile=CHRONYD_PIDFILE, now=None):
     """Seconds the chronyd of this host has run: its pidfile's process, else the only chronyd process whose parent
     is not a chronyd (its NTS helpers are); None when that cannot be told."""
-    try:
-        boot = _boot_time(proc)
-        pids = [p for p in os.listdir(proc) if p.isdigit()]
-    except (OSError, IndexError, ValueError):
+    processes = _processes('chronyd', proc)
+    if processes is None:
         return None
-    started, parents = {}, {}
-    for pid in pids:
-        try:
-            with open(os.path.join(proc, pid, 'stat')) as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        name, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
-        if name == 'chronyd' and len(rest) > 19 and rest[1].isdigit() and rest[19].isdigit():
-            started[int(pid)] = boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK'))
-            parents[int(pid)] = int(rest[1])
+    started = dict((pid, start) for pid, (start, dummy) in processes.items())
+    parents = dict((pid, parent) for pid, (dummy, parent) in processes.items())
     pid = read_pid(pidfile)
     if pid not in started:
         main = [p for p in started if parents[p] not in started]
