@@ -2,7 +2,9 @@
 # One line a second: "<unix time> <state>", state 1 when the host's time daemon is synchronised to an authenticated
 # source, 0 when it is synchronised to none (or no daemon runs), U when it is synchronised to a source without
 # authentication. The daemon asked is the one running (chronyd or ntpd), so a host changing daemon is judged by
-# whichever keeps its clock at that second.
+# whichever keeps its clock at that second; ntpq is taken from /var/tmp/ntpq when the ntp package (which holds it)
+# is gone while its ntpd still runs.
+ntpq=$(command -v ntpq || echo /var/tmp/ntpq)
 while :; do
     state=0
     if pidof chronyd >/dev/null; then
@@ -12,7 +14,7 @@ while :; do
             chronyc ntpdata "$peer" 2>/dev/null | grep -q '^Authenticated *: Yes' && state=1
         fi
     elif pidof ntpd >/dev/null; then
-        auth=$(ntpq -n -c as 2>/dev/null | awk '$7 == "sys.peer" {print $6}')
+        auth=$("$ntpq" -n -c as 2>/dev/null | awk '$7 == "sys.peer" {print $6}')
         if [ -n "$auth" ]; then
             state=U
             [ "$auth" = ok ] && state=1
