@@ -113,7 +113,7 @@ def time_to_trust(lab, folder, etcs, name, version, poll):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--seconds', type=float, default=10, help='length of each handshake measurement')
     parser.add_argument('--runs', type=int, default=5, help='client starts per chrony version and poll setting')
     parser.add_argument('--polls', nargs='*', default=['minpoll 3 maxpoll 3', ''],
@@ -145,9 +145,10 @@ def main():
             print('| NTS-KE handshakes/s, %d connection%s at a time (%d complete, %d failed, %.1f s) | %.0f |'
                   % (connections, '' if connections == 1 else 's', done, failed, elapsed, done / elapsed))
         for version in ('4.0', '4.3'):
-            for poll in args.polls:
-                times = [time_to_trust(lab, folder, etcs, 'c%s%d' % (version.replace('.', ''), run), version, poll)
-                         for run in range(args.runs)]
+            for index, poll in enumerate(args.polls):
+                # each client a host (and network namespace) of its own: c<version><poll index>-<run>
+                times = [time_to_trust(lab, folder, etcs, 'c%s%d-%d' % (version.replace('.', ''), index, run), version,
+                                       poll) for run in range(args.runs)]
                 print('| chronyd %s client, `server ntsserver nts iburst%s`: start to NTS-authenticated sync, median '
                       '(min-max) of %d | %.1f s (%.1f-%.1f) |' % (version, ' ' + poll if poll else '', args.runs,
                                                                   statistics.median(times), min(times), max(times)))

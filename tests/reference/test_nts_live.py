@@ -51,6 +51,7 @@ CLIENTS = {
     'refused': ('4.3', 'ntsserver', 'srv43', True, ' ntsport 4461'),
 }
 
+
 @pytest.fixture(scope='module')
 def fleet():
     reap_bookworm()

@@ -4,9 +4,10 @@
 # authentication. The daemon asked is the one running (chronyd or ntpd), so a host changing daemon is judged by
 # whichever keeps its clock at that second; ntpq is taken from /var/tmp/ntpq when the ntp package (which holds it)
 # is gone while its ntpd still runs.
-ntpq=$(command -v ntpq || echo /var/tmp/ntpq)
 while :; do
     state=0
+    ntpq=/usr/bin/ntpq
+    [ -x "$ntpq" ] || ntpq=/var/tmp/ntpq
     if pidof chronyd >/dev/null; then
         peer=$(chronyc -n sources 2>/dev/null | awk '/^\^\*/ {print $2}')
         if [ -n "$peer" ]; then
