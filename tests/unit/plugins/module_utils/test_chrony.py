@@ -305,35 +305,6 @@ def test_nts_state_exactly_when_every_condition_holds(changes, running_for):
     assert (assoc['state'] == 'nts') == bool(expected), (changes, assoc)
 
 
-def fake_proc(tmp_path, processes):
-    """A /proc with boot time 1000 and {pid: (name, parent, start ticks)}."""
-    (tmp_path / 'stat').write_text('cpu 0\nbtime 1000\n')
-    for pid, (name, parent, ticks) in processes.items():
-        (tmp_path / str(pid)).mkdir()
-        rest = ['S', str(parent)] + ['0'] * 17 + [str(ticks)] + ['0'] * 5
-        (tmp_path / str(pid) / 'stat').write_text('%d (%s) %s\n' % (pid, name, ' '.join(rest)))
-    return str(tmp_path)
-
-
-@pytest.mark.parametrize('processes, pidfile, judged', [
-    ({40: ('chronyd', 1, 100), 41: ('chronyd', 40, 500)}, None, 40),   # the main process, not its NTS helper
-    ({40: ('chronyd', 1, 100), 50: ('chronyd', 1, 500)}, '50', 50),    # the pidfile's, among several
-    ({40: ('chronyd', 1, 100), 50: ('chronyd', 1, 500)}, '7', None),   # several, and a stale pidfile
-    ({40: ('ntpd', 1, 100)}, None, None),
-])
-def test_chronyd_running_for(tmp_path, processes, pidfile, judged):
-    from ansible_collections.ntp.autokey.plugins.modules.status_info import chronyd_running_for
-    (tmp_path / 'proc').mkdir()
-    proc = fake_proc(tmp_path / 'proc', processes)
-    if pidfile:
-        (tmp_path / 'chronyd.pid').write_text(pidfile + '\n')
-    found = chronyd_running_for(proc, str(tmp_path / 'chronyd.pid'), now=5000)
-    if judged is None:
-        assert found is None
-    else:
-        assert found == pytest.approx(5000 - 1000 - processes[judged][2] / float(os.sysconf('SC_CLK_TCK')))
-
-
 def test_trusted_host_on_its_own_clock():
     # captured from the molecule nts trusted host (chrony 4.3, `local stratum 1`, no server line)
     with open(os.path.join(FIXTURES, 'chronyc', 'own-clock-tracking.csv')) as handle:

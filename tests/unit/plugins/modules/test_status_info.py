@@ -4,6 +4,7 @@
 import os
 from unittest import mock
 
+import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.ntp.autokey.plugins.modules import status_info
@@ -73,14 +74,15 @@ def test_unreadable_output_fails_clearly(tmp_path):
 
 
 def fake_proc(tmp_path, processes):
-    """A /proc with `processes` [(pid, comm, start seconds after boot)], booted at 1000."""
+    """A /proc with `processes` [(pid, comm, start seconds after boot[, parent pid])], booted at 1000."""
     ticks = os.sysconf('SC_CLK_TCK')
     proc = tmp_path / 'proc'
     proc.mkdir()
     (proc / 'stat').write_text('cpu 1 2 3\nbtime 1000\n')
-    for pid, comm, start in processes:
+    for process in processes:
+        pid, comm, start, parent = (tuple(process) + (0,))[:4]
         (proc / pid).mkdir()
-        fields = ['S'] + ['0'] * 18 + [str(start * ticks)] + ['0'] * 5
+        fields = ['S', str(parent)] + ['0'] * 17 + [str(start * ticks)] + ['0'] * 5
         (proc / pid / 'stat').write_text('%s (%s) %s\n' % (pid, comm, ' '.join(fields)))
     return str(proc)
 
@@ -166,3 +168,17 @@ def test_restart_needed_when_files_changed_after_start():
     facts = restart_facts(100.0, {'ntpkey_iffpar_lab': 150.0, 'ntp.conf': 90.0})
     assert facts == dict(daemon_started=100.0, changed_since_start=['ntpkey_iffpar_lab'], restart_needed=True)
     assert not restart_facts(None, {'x': 1})['restart_needed']
+
+
+@pytest.mark.parametrize('processes, pidfile, judged', [
+    ([('40', 'chronyd', 100, 1), ('41', 'chronyd', 500, 40)], None, 100),  # the main process, not its NTS helper
+    ([('40', 'chronyd', 100, 1), ('50', 'chronyd', 500, 1)], '50', 500),   # the pidfile's, among several
+    ([('40', 'chronyd', 100, 1), ('50', 'chronyd', 500, 1)], '7', None),   # several, and a stale pidfile
+    ([('40', 'ntpd', 100, 1)], None, None),
+])
+def test_chronyd_running_for(tmp_path, processes, pidfile, judged):
+    proc = fake_proc(tmp_path, processes)
+    if pidfile:
+        (tmp_path / 'chronyd.pid').write_text(pidfile + '\n')
+    found = status_info.chronyd_running_for(proc, str(tmp_path / 'chronyd.pid'), now=5000)
+    assert found == (None if judged is None else pytest.approx(5000 - 1000 - judged))
