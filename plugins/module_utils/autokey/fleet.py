@@ -248,8 +248,8 @@ def host_problems(status, refs, is_trusted, error=None, running=None, unchecked=
     running = running or {}
     found += _stale_server_key(status, refs)
     for assoc in status['associations']:
-        if assoc['state'] in ('none', 'pending', 'failing', 'blocked', 'symmetric', 'nts'):
-            continue  # stale trust is about Autokey certificates and group keys
+        if assoc.get('method') != 'autokey' or assoc['state'] in ('none', 'pending', 'failing', 'blocked'):
+            continue  # stale trust is about the certificates and group keys of Autokey associations
         texts = [_stale_root(assoc, refs, running, unchecked), _stale_group(assoc, refs, running)]
         texts += _stale_trail(assoc, running)
         found += ['%s (%s): %s' % (assoc['address'], assoc['cn'] or '?', text) for text in texts if text]
