@@ -165,6 +165,8 @@ def main():
     parser.add_argument('--connection', choices=sorted(CONNECTIONS), default='podman')
     parser.add_argument('--logs', help='keep the playbook outputs in this directory (default: removed)')
     args = parser.parse_args()
+    if args.logs:
+        os.makedirs(args.logs, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix='bench-fleet-')
     os.makedirs(os.path.join(workdir, 'collections', 'ansible_collections', 'ntp'))
     os.symlink(ROOT, os.path.join(workdir, 'collections', 'ansible_collections', 'ntp', 'autokey'))
