@@ -408,15 +408,13 @@ def chronyd_running_for(proc='/proc', pidfile=CHRONYD_PIDFILE, now=None):
     processes = _processes('chronyd', proc)
     if processes is None:
         return None
-    started = dict((pid, start) for pid, (start, dummy) in processes.items())
-    parents = dict((pid, parent) for pid, (dummy, parent) in processes.items())
     pid = read_pid(pidfile)
-    if pid not in started:
-        main = [p for p in started if parents[p] not in started]
+    if pid not in processes:
+        main = [p for p, (dummy, parent) in processes.items() if parent not in processes]
         pid = main[0] if len(main) == 1 else None
     if pid is None:
         return None
-    return (time.time() if now is None else now) - started[pid]
+    return (time.time() if now is None else now) - processes[pid][0]
 
 
 def chrony_main(module):
