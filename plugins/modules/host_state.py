@@ -7,11 +7,11 @@
 DOCUMENTATION = r'''
 module: host_state
 short_description: Whether a host's packages, directories, files and service already are as wanted, in one call
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads, in one module call, what a role would otherwise find out with a task each (package, directories,
     a templated file, a line in a file, a service), and lists every difference. The roles skip their
-    ordinary tasks on a host without differences: a run that changes nothing then costs one call per host
+    ordinary tasks on a host without differences, so that a run that changes nothing costs one call per host
     instead of one per task (docs/fleet-scale.md).
   - Changes nothing, and is never V(changed). Whatever it cannot read or decide (an unknown package or
     service manager, a file too large or unreadable, a symbolic link where a file belongs) is a difference,
