@@ -122,18 +122,25 @@ notes:
 '''
 
 EXAMPLES = r'''
-- name: Is ntpd installed, configured and running as wanted?
+- name: Is ntp installed, ntp.conf the text this play wants, and ntpd running?
   ntp.autokey.host_state:
-    package_manager: "{{ ansible_facts['pkg_mgr'] }}"
     packages: [ntp]
     directories:
-      - {path: /etc/ntp, mode: "0750"}
+      - {path: /var/log/ntpstats, mode: "0755"}
     files:
-      - {path: /etc/ntp.conf, sha1: "{{ lookup('ansible.builtin.template', 'ntp.conf.j2') | hash('sha1') }}", mode: "0600"}
+      # in a role, the SHA-1 of its template: lookup('ansible.builtin.template', 'ntp.conf.j2') | hash('sha1')
+      - {path: /etc/ntp.conf, sha1: "{{ ntp_conf | hash('sha1') }}", mode: "0600"}
     service: ntp
-    service_manager: "{{ ansible_facts['service_mgr'] }}"
+    service_manager: sysvinit  # in a play that gathers facts: ansible_facts['service_mgr']
     version_command: [ntpd, --version]
-  register: state
+  vars:
+    ntp_conf: "driftfile /var/lib/ntp/ntp.drift\nserver gs iburst\n"
+  register: ntpd_state
+
+- name: Say what differs, where something does
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} ({{ ntpd_state.version }}): {{ ntpd_state.differences | join('; ') }}"
+  when: ntpd_state.differences | length > 0
 '''
 
 RETURN = r'''
