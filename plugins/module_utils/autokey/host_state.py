@@ -61,46 +61,39 @@ def directory_differences(path, owner, group, mode):
     return [problem] if problem else _attributes(path, st, 'directory', owner, group, mode)
 
 
-def _read(path, st):
-    """The bytes of a regular file of at most MAX_READ bytes (None with the reason otherwise)."""
+def _content(path, owner, group, mode):
+    """The bytes of a regular file of at most MAX_READ bytes with this owner, group and mode, and the differences
+    found on the way (its bytes are None when there are any)."""
+    st, problem = _lstat(path)
+    if problem:
+        return None, [problem]
+    found = _attributes(path, st, 'file', owner, group, mode)
+    if found:
+        return None, found
     if st.st_size > MAX_READ:
-        return None, '%s: cannot tell its content (larger than %d bytes)' % (path, MAX_READ)
+        return None, ['%s: cannot tell its content (larger than %d bytes)' % (path, MAX_READ)]
     try:
         # O_NOFOLLOW: a link put in place after the lstat is not followed
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
     except OSError as exc:
-        return None, '%s: cannot tell its content (%s)' % (path, exc.strerror or exc)
+        return None, ['%s: cannot tell its content (%s)' % (path, exc.strerror or exc)]
     with os.fdopen(fd, 'rb') as handle:
-        return handle.read(MAX_READ + 1), None
+        return handle.read(MAX_READ + 1), []
 
 
 def file_differences(path, sha1, owner, group, mode):
-    """A regular file with this SHA-1 of its content (None: any content), owner, group and mode."""
-    st, problem = _lstat(path)
-    if problem:
-        return [problem]
-    found = _attributes(path, st, 'file', owner, group, mode)
-    if found or sha1 is None:
+    """A regular file with this SHA-1 of its content, owner, group and mode."""
+    data, found = _content(path, owner, group, mode)
+    if found:
         return found
-    data, problem = _read(path, st)
-    if problem:
-        return [problem]
-    if hashlib.sha1(data).hexdigest() != sha1.lower():
-        return ['%s differs from its template' % path]
-    return []
+    return [] if hashlib.sha1(data).hexdigest() == sha1.lower() else ['%s differs from its template' % path]
 
 
 def line_differences(path, line, owner, group, mode):
     """A regular file that holds `line` as one of its lines (as ansible.builtin.lineinfile puts it)."""
-    st, problem = _lstat(path)
-    if problem:
-        return [problem]
-    found = _attributes(path, st, 'file', owner, group, mode)
+    data, found = _content(path, owner, group, mode)
     if found:
         return found
-    data, problem = _read(path, st)
-    if problem:
-        return [problem]
     rows = data.split(b'\n')
     if rows[-1] == b'':
         rows.pop()  # what follows the last line break is no line
