@@ -14,7 +14,10 @@ the play recap (ok + failed + skipped, over all hosts, divided by the number of 
 
 Usage (root, after lab/setup.sh; the Python is the one lab/setup.sh installs):
 
-    /var/cache/ntp-autokey/venv/bin/python benchmarks/fleet.py 2 12 24 [--forks 5]
+    /var/cache/ntp-autokey/venv/bin/python benchmarks/fleet.py 2 12 24 [--forks 5] [--connection ssh] [--fact-cache]
+
+--fact-cache runs every playbook with the controller's fact cache (gathering smart, jsonfile cache in the
+work directory; docs/fleet-scale.md): the first run gathers facts and keeps them, later runs read them.
 
 The fleet uses the lab's settings (.config/molecule/config.yml: IFF group "lab", minpoll 3). Containers and
 the network are removed at the end, also after a failure.
@@ -137,12 +140,20 @@ def timed(argv, env, log):
     return wall, usage.ru_utime + usage.ru_stime, sum(counts) / float(len(counts))
 
 
-def measure(clients, forks, connection, workdir, logs):
+def fact_cache(directory):
+    """The controller settings of a fact cache kept in `directory` (docs/fleet-scale.md)."""
+    return {'ANSIBLE_GATHERING': 'smart', 'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
+            'ANSIBLE_CACHE_PLUGIN_CONNECTION': directory, 'ANSIBLE_CACHE_PLUGIN_TIMEOUT': '86400'}
+
+
+def measure(clients, forks, connection, workdir, logs, cached=False):
     groups = fleet_names(clients)
     inventory = os.path.join(workdir, 'inventory-%d.yml' % clients)
     env = dict(os.environ, ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR='1',
                ANSIBLE_COLLECTIONS_PATH=os.path.join(workdir, 'collections'),
                PATH=os.path.join(HOME, 'venv', 'bin') + os.pathsep + os.environ['PATH'])
+    if cached:  # a cache of its own per fleet: the containers are new
+        env.update(fact_cache(os.path.join(workdir, 'facts-%d' % clients)))
     playbook = os.path.join(HOME, 'venv', 'bin', 'ansible-playbook')
     remove_fleet()
     try:
@@ -163,6 +174,7 @@ def main():
     parser.add_argument('clients', nargs='+', type=int, help='fleet sizes to measure (number of clients)')
     parser.add_argument('--forks', type=int, default=5)
     parser.add_argument('--connection', choices=sorted(CONNECTIONS), default='podman')
+    parser.add_argument('--fact-cache', action='store_true', help='gathering smart with a jsonfile fact cache')
     parser.add_argument('--logs', help='keep the playbook outputs in this directory (default: removed)')
     args = parser.parse_args()
     if args.logs:
@@ -179,12 +191,12 @@ def main():
     rows = {}
     try:
         for clients in args.clients:
-            rows[clients] = measure(clients, args.forks, args.connection, workdir, args.logs)
+            rows[clients] = measure(clients, args.forks, args.connection, workdir, args.logs, args.fact_cache)
     finally:
         shutil.rmtree(workdir)
     image = SSH_IMAGE if args.connection == 'ssh' else IMAGE
-    print('\n# %s, forks %d, %d cores, %s connection, lab image %s' % (
-        version, args.forks, os.cpu_count(), args.connection, image))
+    print('\n# %s, forks %d, %d cores, %s connection, lab image %s%s' % (
+        version, args.forks, os.cpu_count(), args.connection, image, ', fact cache' if args.fact_cache else ''))
     print('| hosts (clients) | first: wall / CPU / tasks per host | second: wall / CPU / tasks per host '
           '| second / first (wall) | verify: wall / CPU |')
     print('|---|---:|---:|---:|---:|')
