@@ -16,6 +16,10 @@ Usage (root, after lab/setup.sh; the Python is the one lab/setup.sh installs):
 
     /var/cache/ntp-autokey/venv/bin/python benchmarks/fleet.py 2 12 24 [--forks 5] [--connection ssh] [--fact-cache]
 
+--task-costs also times, on the same fleet, playbooks of ten identical tasks without facts (and one that only
+gathers facts), and prints what one task of each kind costs the controller per host: the run's CPU less that
+of a playbook with no task, divided by tasks and hosts.
+
 --fact-cache runs every playbook with the controller's fact cache (gathering smart, jsonfile cache in the
 work directory; docs/fleet-scale.md): the first run gathers facts and keeps them, later runs read them.
 
@@ -122,7 +126,7 @@ def write_inventory(path, groups, connection, addresses, workdir):
         json.dump({'all': {'vars': fleet_vars, 'children': children}}, handle, indent=1)
 
 
-def timed(argv, env, log):
+def timed(argv, env, log, need_recap=True):
     """Run argv; returns (wall seconds, controller CPU seconds, tasks per host)."""
     start = time.monotonic()
     with open(log, 'w') as out:
@@ -135,9 +139,42 @@ def timed(argv, env, log):
         raise SystemExit('%s failed; its output: %s\n%s' % (' '.join(argv), log, text[-3000:]))
     recap = [RECAP.match(line) for line in text.split('PLAY RECAP')[-1].splitlines()]
     counts = [int(m.group(2)) + int(m.group(5)) + int(m.group(6)) for m in recap if m]
-    if not counts:
+    if not counts and need_recap:
         raise SystemExit('%s ran no host; its output: %s' % (' '.join(argv), log))
-    return wall, usage.ru_utime + usage.ru_stime, sum(counts) / float(len(counts))
+    return wall, usage.ru_utime + usage.ru_stime, sum(counts) / float(len(counts) or 1)
+
+
+# playbooks of ten identical tasks (one kind each), and the empty playbook they are compared with
+TASK_KINDS = {
+    'module (ansible.builtin.ping)': 'ansible.builtin.ping: {}',
+    'module (ansible.builtin.stat)': 'ansible.builtin.stat: {path: /etc/ntp.conf}',
+    "module (the collection's group_keys_info)": 'ntp.autokey.group_keys_info: {scheme: iff, group: lab}\n'
+                                                 '  failed_when: false',
+    'debug': 'ansible.builtin.debug: {msg: probe}',
+    'skipped (when: false)': 'ansible.builtin.debug: {msg: probe}\n  when: false',
+}
+
+
+def task_costs(inventory, env, workdir, hosts):
+    """Controller CPU per task per host for each kind of TASK_KINDS, and for fact gathering."""
+    playbook = os.path.join(HOME, 'venv', 'bin', 'ansible-playbook')
+    env = dict((key, value) for key, value in env.items() if key not in fact_cache(''))  # facts gathered each time
+
+    def cpu(name, text):
+        path = os.path.join(workdir, 'probe-%s.yml' % name)
+        with open(path, 'w') as handle:
+            handle.write(text)
+        return timed([playbook, '-i', inventory, path], env, path + '.log', need_recap=False)[1]
+
+    empty = cpu('empty', '- hosts: all\n  gather_facts: false\n  tasks: []\n')
+    costs = {'fact gathering (min, network)':
+             cpu('facts', '- hosts: all\n  gather_subset: [min, network]\n  tasks: []\n') - empty}
+    for number, (kind, task) in enumerate(TASK_KINDS.items()):
+        tasks = ''.join('    - ' + task.replace('\n', '\n    ') + '\n' for dummy in range(10))
+        costs[kind] = (cpu('kind%d' % number, '- hosts: all\n  gather_facts: false\n  tasks:\n' + tasks) - empty) / 10
+    for kind, seconds in costs.items():
+        print('  task cost: %-42s %5.1f ms per host' % (kind, 1000 * seconds / hosts), flush=True)
+    return costs
 
 
 def fact_cache(directory):
@@ -146,7 +183,7 @@ def fact_cache(directory):
             'ANSIBLE_CACHE_PLUGIN_CONNECTION': directory, 'ANSIBLE_CACHE_PLUGIN_TIMEOUT': '86400'}
 
 
-def measure(clients, forks, connection, workdir, logs, cached=False):
+def measure(clients, forks, connection, workdir, logs, cached=False, costs=False):
     groups = fleet_names(clients)
     inventory = os.path.join(workdir, 'inventory-%d.yml' % clients)
     env = dict(os.environ, ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR='1',
@@ -164,6 +201,8 @@ def measure(clients, forks, connection, workdir, logs, cached=False):
             row[step] = timed([playbook, '-i', inventory, os.path.join('playbooks', book)], env, log)
             print('  N=%d %-6s wall %6.1f s  controller CPU %6.1f s  tasks/host %5.1f' % ((clients, step) + row[step]),
                   flush=True)
+        if costs:
+            task_costs(inventory, env, workdir, clients + 3)
         return row
     finally:
         remove_fleet()
@@ -174,6 +213,7 @@ def main():
     parser.add_argument('clients', nargs='+', type=int, help='fleet sizes to measure (number of clients)')
     parser.add_argument('--forks', type=int, default=5)
     parser.add_argument('--connection', choices=sorted(CONNECTIONS), default='podman')
+    parser.add_argument('--task-costs', action='store_true', help='also time one task of each kind per host')
     parser.add_argument('--fact-cache', action='store_true', help='gathering smart with a jsonfile fact cache')
     parser.add_argument('--logs', help='keep the playbook outputs in this directory (default: removed)')
     args = parser.parse_args()
@@ -191,7 +231,7 @@ def main():
     rows = {}
     try:
         for clients in args.clients:
-            rows[clients] = measure(clients, args.forks, args.connection, workdir, args.logs, args.fact_cache)
+            rows[clients] = measure(clients, args.forks, args.connection, workdir, args.logs, args.fact_cache, args.task_costs)
     finally:
         shutil.rmtree(workdir)
     image = SSH_IMAGE if args.connection == 'ssh' else IMAGE
