@@ -86,6 +86,39 @@ options:
         host of a GQ group; take it from the RV(ntp.autokey.group_keys#module:gq_public_key) result (or that of
         M(ntp.autokey.group_keys_info)).
     type: str
+  group_material:
+    description:
+      - The group material a group server or client holds, installed in the same call as its host key and
+        certificate, as M(ntp.autokey.group_keys) would from O(ntp.autokey.group_keys#module:content) (same files,
+        links, checks and reasons). The roles use it so that a host's key material is one module call per run.
+      - Host key, certificate and group material are planned together and written in one transaction, under
+        O(group) and O(passphrase) (which re-encrypts a server key); on any failure none of them changes.
+    type: dict
+    suboptions:
+      scheme:
+        description: Identity scheme of the group.
+        type: str
+        choices: [iff, gq, mv]
+        required: true
+      params:
+        description:
+          - Client params text, the RV(ntp.autokey.group_keys#module:params_export) of the trusted host, or for MV
+            this member's entry of RV(ntp.autokey.group_keys#module:mv_params_exports).
+          - Public, but kept out of the output like any key text in case a key is given by mistake.
+        type: str
+        required: true
+      server_key:
+        description:
+          - Group server only. Server key text (or the group key file of a trusted host), encrypted with
+            O(group_material.source_passphrase); installed re-encrypted with O(passphrase).
+        type: str
+      source_passphrase:
+        description: Password of O(group_material.server_key).
+        type: str
+      mv_client:
+        description: MV client key number these params are for.
+        type: int
+        default: 1
 seealso:
   - module: ntp.autokey.group_keys
   - module: ntp.autokey.group_keys_info
@@ -207,6 +240,15 @@ not_after:
   description: Certificate notAfter (ISO 8601, UTC).
   returned: when a certificate exists
   type: str
+group_material:
+  description:
+    - With O(group_material), the facts RV(ntp.autokey.group_keys#module:scheme), RV(ntp.autokey.group_keys#module:group),
+      RV(ntp.autokey.group_keys#module:filestamp), RV(ntp.autokey.group_keys#module:params_link) of the installed
+      group material; with a server key also RV(ntp.autokey.group_keys#module:server_key_link), and where the server
+      key holds the whole group key RV(ntp.autokey.group_keys#module:fingerprint) and RV(ntp.autokey.group_keys#module:bits).
+  returned: when O(group_material) is set
+  type: dict
+  sample: {"scheme": "iff", "group": "lab", "filestamp": 4004501552, "params_link": "/etc/ntp/ntpkey_iffpar_lab"}
 reasons:
   description:
     - What changed (or would change in check mode) and why.
@@ -245,6 +287,13 @@ def main():
         private=dict(type='bool', default=False),
         sign_key=dict(type='bool', default=False),
         gq_public_key=dict(type='str'),
+        group_material=dict(type='dict', options=dict(
+            scheme=dict(type='str', required=True, choices=['iff', 'gq', 'mv']),
+            params=dict(type='str', required=True, no_log=True),
+            server_key=dict(type='str', no_log=True),
+            source_passphrase=dict(type='str', no_log=True),
+            mv_client=dict(type='int', default=1),
+        )),
     )
     argument_spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -252,7 +301,9 @@ def main():
     require_cryptography(module)
 
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.conf_tokens import check_password
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import member_material
     from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import Joined
 
     p = module.params
     gq_public = None
@@ -263,14 +314,21 @@ def main():
             module.fail_json(msg='gq_public_key must be hexadecimal')
     if p['lifetime'] < 1 or p['renew_before'] < 0 or p['renew_before'] >= p['lifetime']:
         module.fail_json(msg='lifetime must be at least 1 day and renew_before between 0 and lifetime - 1')
+    if p['group_material'] and not p['group']:
+        module.fail_json(msg='group_material needs group: the group the material belongs to')
 
     def build():
         check_password(p['passphrase'])
-        return HostMaterial(keysdir(module), p['host'], p['passphrase'], group=p['group'], size=p['size'],
+        keys = keysdir(module)
+        host = HostMaterial(keys, p['host'], p['passphrase'], group=p['group'], size=p['size'],
                             signature=p['signature'], lifetime=p['lifetime'], trusted=p['trusted'],
                             private=p['private'], sign_key=p['sign_key'], gq_public=gq_public,
                             renew_before=p['renew_before'], regenerate=p['regenerate'], backup=p['backup'],
                             replace_before=replace_before(module))
+        if not p['group_material']:
+            return host
+        return Joined(host, member_material(keys, p['group'], p['passphrase'], p['group_material'],
+                                            regenerate=p['regenerate'], backup=p['backup']), 'group_material')
 
     dummy, result = run(module, build)
     module.exit_json(**result)

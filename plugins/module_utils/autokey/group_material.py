@@ -152,15 +152,15 @@ def read_keyfile(scheme, keyfile, passphrase=None, where='source', group=None):
     return GroupSource(scheme, keyfile.filestamp, **held)
 
 
-def read_given(scheme, group, src=None, content=None, passphrase=None):
-    """The GroupSource in the file `src` or the text `content`, None without either.
+def read_given(scheme, group, src=None, content=None, passphrase=None, where='content'):
+    """The GroupSource in the file `src` or the text `content` (the option `where`), None without either.
     Refuses a header line that names another scheme or group."""
     if src:
         return read_source(scheme, _source_text(src), passphrase, src, group)
     if content:
         if not isinstance(content, str) or not _is_utf8(content):
-            raise MaterialError('content is not the text of an Autokey file (binary data?): give the file\'s text')
-        return read_source(scheme, content, passphrase, 'content', group)
+            raise MaterialError('%s is not the text of an Autokey file (binary data?): give the file\'s text' % where)
+        return read_source(scheme, content, passphrase, where, group)
     return None
 
 
@@ -219,6 +219,23 @@ def check_source_choice(generate, has_source):
         raise MaterialError('either generate the group key here or import it from a source, not both')
     if not generate and not has_source:
         raise MaterialError('nothing to install: give a source (content or file) or generate=true')
+
+
+def member_material(keysdir, group, passphrase, given, regenerate='partial_idempotence', backup=True):
+    """The group material of a group server or client from the texts its trusted host exports (`given`: scheme,
+    params, and for a group server server_key with source_passphrase, mv_client): a GroupMaterial each."""
+    scheme, parts = given['scheme'], []
+    if given.get('server_key'):
+        source = read_given(scheme, group, content=given['server_key'], passphrase=given.get('source_passphrase'),
+                            where='group_material.server_key')
+        parts.append(GroupMaterial(keysdir, scheme, group, passphrase=passphrase, source=source, params=False,
+                                   regenerate=regenerate, backup=backup))
+    source = read_given(scheme, group, content=given['params'], where='group_material.params')
+    if source is None:
+        raise MaterialError('group_material.params is empty: give the params text the trusted host exports')
+    parts.append(GroupMaterial(keysdir, scheme, group, source=source, server_key=False,
+                               mv_client=given.get('mv_client') or 1, regenerate=regenerate, backup=backup))
+    return parts
 
 
 class GroupMaterial(Material):
@@ -321,36 +338,35 @@ class GroupMaterial(Material):
                                 % (self.scheme.upper(), error))
 
     # -- writing ----------------------------------------------------------
-    def apply(self):
-        """Write the planned files; they take effect together (files.Transaction): on any failure
-        the previous links stay, never params of one group key beside the server key of another."""
+    def write(self, tx):
+        """Stage the planned files (Material.apply): never params of one group key beside the server key
+        of another."""
         replaced = []
         fs = self.material.filestamp
         master_is_server = self.generate and self.cls.master_is_server
-        with self.dir.transaction() as tx:
-            if 'master' in self.actions:
-                key = self.material.key
-                name = file_name(self.cls.master_kind, self.group, fs)
-                body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
-                tx.write(name, KeyFile(name, fs, body).text())
-                tx.link(self.master_link, name)
-                if self.master.name != name:
-                    replaced.append(self.master.name)
-                if master_is_server and self.want_server:
-                    tx.link(self.server_link, name)
-            elif 'server' in self.actions and master_is_server:
-                tx.link(self.server_link, self.master.name)
-            for role, link, kind, text in (
-                    ('server', self.server_link, '%skey' % self.scheme, self.server_text),
-                    ('params', self.params_link, '%spar' % self.scheme, self.params_text)):
-                if role not in self.actions or (role == 'server' and master_is_server):
-                    continue
-                name = file_name(kind, self.group, fs)
-                tx.write(name, text(name))
-                tx.link(link, name)
-                if self.replaced.get(role) != name:
-                    replaced.append(self.replaced.get(role))
-            return tx.commit(replaced, self.backup)
+        if 'master' in self.actions:
+            key = self.material.key
+            name = file_name(self.cls.master_kind, self.group, fs)
+            body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
+            tx.write(name, KeyFile(name, fs, body).text())
+            tx.link(self.master_link, name)
+            if self.master.name != name:
+                replaced.append(self.master.name)
+            if master_is_server and self.want_server:
+                tx.link(self.server_link, name)
+        elif 'server' in self.actions and master_is_server:
+            tx.link(self.server_link, self.master.name)
+        for role, link, kind, text in (
+                ('server', self.server_link, '%skey' % self.scheme, self.server_text),
+                ('params', self.params_link, '%spar' % self.scheme, self.params_text)):
+            if role not in self.actions or (role == 'server' and master_is_server):
+                continue
+            name = file_name(kind, self.group, fs)
+            tx.write(name, text(name))
+            tx.link(link, name)
+            if self.replaced.get(role) != name:
+                replaced.append(self.replaced.get(role))
+        return replaced
 
     def server_text(self, name, passphrase=None):
         return self.material.server_text(name, passphrase or self.passphrase)

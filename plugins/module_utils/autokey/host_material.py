@@ -169,9 +169,8 @@ class HostMaterial(Material):
         return (self.links['sign'], entry.name) if entry.name else None
 
     # -- writing ----------------------------------------------------------
-    def apply(self):
-        """Write the planned files; they take effect together (files.Transaction): on any failure
-        the previous links stay, never a new key with an old certificate."""
+    def write(self, tx):
+        """Stage the planned files (Material.apply): never a new key with an old certificate."""
         if self._plan is None:
             self.plan()
         plan = self._plan
@@ -179,35 +178,35 @@ class HostMaterial(Material):
         fs = next_filestamp(*existing)
         replaced = []
         keys = {}
-        with self.dir.transaction() as tx:
-            for kind, kind_tag in (('host', 'RSAhost'), ('sign', 'RSAsign')):
-                loaded, reason = plan[kind]
-                if kind == 'sign' and not self.want_sign_key:
-                    continue
-                if reason:
-                    new = rsa.generate_private_key(65537, self.size)
-                    name = file_name(kind_tag, self.host, fs)
-                    tx.write(name, KeyFile(name, fs, fields_from_rsa(new).to_pkcs8_pem(self.passphrase)).text())
-                    tx.link(self.links[kind], name)
-                    replaced.append(loaded.name)
-                    keys[kind] = (new, name, fs)
-                else:
-                    keys[kind] = (loaded.value, loaded.name, loaded.filestamp)
-            if plan['stale_sign']:
-                tx.remove(plan['stale_sign'][0])
-                replaced.append(plan['stale_sign'][1])
-            sign_key = keys['sign' if self.want_sign_key else 'host'][0]
-            cert, cert_reason = plan['cert']
-            if cert_reason:
-                body = certificate.build(sign_key, self.subject, fs, self.lifetime, self.signature,
-                                         self.trusted, self.private, self.gq_public)
-                name = file_name('%scert' % self.signature, self.host, fs)
-                tx.write(name, KeyFile(name, fs, pem('CERTIFICATE', body)).text())
-                tx.link(self.links['cert'], name)
-                replaced.append(cert.name)
-            backups = tx.commit(replaced, self.backup)
+        for kind, kind_tag in (('host', 'RSAhost'), ('sign', 'RSAsign')):
+            loaded, reason = plan[kind]
+            if kind == 'sign' and not self.want_sign_key:
+                continue
+            if reason:
+                new = rsa.generate_private_key(65537, self.size)
+                name = file_name(kind_tag, self.host, fs)
+                tx.write(name, KeyFile(name, fs, fields_from_rsa(new).to_pkcs8_pem(self.passphrase)).text())
+                tx.link(self.links[kind], name)
+                replaced.append(loaded.name)
+                keys[kind] = (new, name, fs)
+            else:
+                keys[kind] = (loaded.value, loaded.name, loaded.filestamp)
+        if plan['stale_sign']:
+            tx.remove(plan['stale_sign'][0])
+            replaced.append(plan['stale_sign'][1])
+        sign_key = keys['sign' if self.want_sign_key else 'host'][0]
+        cert, cert_reason = plan['cert']
+        if cert_reason:
+            body = certificate.build(sign_key, self.subject, fs, self.lifetime, self.signature,
+                                     self.trusted, self.private, self.gq_public)
+            name = file_name('%scert' % self.signature, self.host, fs)
+            tx.write(name, KeyFile(name, fs, pem('CERTIFICATE', body)).text())
+            tx.link(self.links['cert'], name)
+            replaced.append(cert.name)
+        return replaced
+
+    def written(self):
         self._loaded.clear()  # the files changed: describe() must read them again
-        return backups
 
     def describe(self):
         """Public facts about the current files (fingerprints, never key bytes)."""

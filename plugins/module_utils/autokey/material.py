@@ -159,6 +159,60 @@ class Material:
         return self.from_future(what, loaded) or self.rolled_over(what, loaded) or self.mismatch(differs(loaded.value))
 
     # -- writing ----------------------------------------------------------
+    def apply(self):
+        """Write the planned files; they take effect together (files.Transaction): on any failure the
+        previous links stay. Returns the paths of the replaced files kept as backups."""
+        with self.dir.transaction() as tx:
+            backups = tx.commit(self.write(tx), self.backup)
+        self.written()
+        return backups
+
+    def write(self, tx):
+        """Stage the planned files in `tx`; returns the names of the files they replace."""
+        raise NotImplementedError
+
+    def written(self):
+        """Called once the staged files are in place."""
+
     def retire(self, names):
         """Replaced files: kept as backups (their paths are returned) or removed."""
         return self.dir.retire(names, self.backup)
+
+
+class Joined:
+    """Materials of one keysdir planned together and written in one transaction: a host's key material
+    changes together or not at all (one module call for what several would do, docs/fleet-scale.md).
+
+    describe() and facts() are those of the first, with the others' merged under `others_key`."""
+
+    def __init__(self, first, others, others_key):
+        self.parts = [first] + list(others)
+        self.dir, self.backup, self.others_key = first.dir, first.backup, others_key
+
+    def plan(self):
+        reasons = {}
+        for part in self.parts:
+            reasons.update(part.plan())
+        return reasons
+
+    def apply(self):
+        with self.dir.transaction() as tx:
+            replaced = []
+            for part in self.parts:
+                replaced.extend(part.write(tx))
+            backups = tx.commit(replaced, self.backup)
+        for part in self.parts:
+            part.written()
+        return backups
+
+    def _merged(self, what):
+        merged = {}
+        for part in self.parts[1:]:
+            merged.update((k, v) for k, v in getattr(part, what)().items() if v is not None)
+        return dict(getattr(self.parts[0], what)(), **{self.others_key: merged})
+
+    def describe(self):
+        return self._merged('describe')
+
+    def facts(self):
+        return self._merged('facts')
