@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The regenerate ladder and rollover time shared by host and group material."""
+"""The regenerate ladder and rollover time shared by host and group material, and materials joined."""
+import os
+
 import pytest
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import group_material, host_material
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
-    REGENERATE, Loaded, Material, MaterialError, next_filestamp, read_linked)
+    REGENERATE, Joined, Loaded, Material, MaterialError, next_filestamp, read_linked)
 
 DIFFERS = 'key is 1024 bits, 2048 requested'
 
@@ -90,3 +92,39 @@ def test_read_linked_names_the_file_once(tmp_path):
     assert error == link + ' has no PEM block (truncated or not an Autokey file)'  # not named twice
     (tmp_path / 'x.7').write_bytes(b'\xff\xfe')
     assert read_linked(keysdir, 'ntpkey_x_lab', refuse).error == link + ' is not a text file (corrupted?)'
+
+
+def _member(path):
+    keys = KeysDir(str(path))
+    th = group_material.GroupMaterial(KeysDir(str(path / 'th')), 'iff', 'lab', passphrase='pw', generate=True,
+                                      params=False, size=512)
+    th.plan()
+    th.apply()
+    params = group_material.read_given('iff', 'lab', content=th.exports()['params_export'])
+    host = host_material.HostMaterial(keys, 'cl', 'pw', group='lab', size=1024)
+    parts = [group_material.GroupMaterial(keys, 'iff', 'lab', source=params, server_key=False)]
+    return keys, Joined(host, parts, 'group_material')
+
+
+def test_joined_materials_are_planned_and_written_together(tmp_path):
+    keys, joined = _member(tmp_path)
+    keys.ensure()
+    assert set(joined.plan()) == {'host', 'cert', 'params'}
+    joined.apply()
+    assert {'ntpkey_host_cl', 'ntpkey_cert_cl', 'ntpkey_iffpar_lab'} <= set(os.listdir(keys.path))
+    facts = joined.facts()
+    assert facts['subject'] == 'cl@lab' and facts['group_material']['params_link'].endswith('ntpkey_iffpar_lab')
+    assert 'server_key_link' not in facts['group_material']  # None values are left out
+
+
+def test_joined_materials_change_nothing_when_one_fails_to_stage(tmp_path, monkeypatch):
+    keys, joined = _member(tmp_path)
+    keys.ensure()
+    joined.plan()
+
+    def broken(tx):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(joined.parts[1], 'write', broken)
+    with pytest.raises(OSError):
+        joined.apply()
+    assert os.listdir(keys.path) == []  # the host key staged first was not put in place either
