@@ -95,9 +95,9 @@ def test_read_linked_names_the_file_once(tmp_path):
 
 
 def _member(path):
-    keys = KeysDir(str(path))
-    th = group_material.GroupMaterial(KeysDir(str(path / 'th')), 'iff', 'lab', passphrase='pw', generate=True,
-                                      params=False, size=512)
+    keys, th_keys = KeysDir(str(path / 'cl')), KeysDir(str(path / 'th'))
+    th_keys.ensure()
+    th = group_material.GroupMaterial(th_keys, 'iff', 'lab', passphrase='pw', generate=True, params=False, size=512)
     th.plan()
     th.apply()
     params = group_material.read_given('iff', 'lab', content=th.exports()['params_export'])
