@@ -155,9 +155,9 @@ TASK_KINDS = {
 }
 
 
-def task_costs(inventory, env, workdir, hosts):
-    """Controller CPU per task per host for each kind of TASK_KINDS, and for fact gathering."""
-    playbook = os.path.join(HOME, 'venv', 'bin', 'ansible-playbook')
+def task_costs(playbook, inventory, env, workdir, hosts):
+    """Controller CPU per task per host for each kind of TASK_KINDS, and for fact gathering (`playbook`: the
+    ansible-playbook command)."""
     env = dict((key, value) for key, value in env.items() if key not in fact_cache(''))  # facts gathered each time
 
     def cpu(name, text):
@@ -202,7 +202,7 @@ def measure(clients, forks, connection, workdir, logs, cached=False, costs=False
             print('  N=%d %-6s wall %6.1f s  controller CPU %6.1f s  tasks/host %5.1f' % ((clients, step) + row[step]),
                   flush=True)
         if costs:
-            task_costs(inventory, env, workdir, clients + 3)
+            task_costs(playbook, inventory, env, workdir, clients + 3)
         return row
     finally:
         remove_fleet()

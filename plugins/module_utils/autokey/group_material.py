@@ -234,7 +234,7 @@ def member_material(keysdir, group, passphrase, given, regenerate='partial_idemp
     if source is None:
         raise MaterialError('group_material.params is empty: give the params text the trusted host exports')
     parts.append(GroupMaterial(keysdir, scheme, group, source=source, server_key=False,
-                               mv_client=given.get('mv_client') or 1, regenerate=regenerate, backup=backup))
+                               mv_client=given.get('mv_client', 1), regenerate=regenerate, backup=backup))
     return parts
 
 

@@ -2,11 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What host and group material share: the `regenerate` ladder, the rollover
-time, filestamps and the retirement of replaced files.
+time, filestamps, and writing in one transaction.
 
 A material class reads its files into `Loaded` values (`read_linked`), decides with
 `replace_reason()` (and the three rungs it is made of) why each must be
-replaced, then writes and hands what it replaced to `retire()`.
+replaced, then stages its files with `write()`; `apply()` commits them and retires
+what they replaced (`Joined` does the same for several materials at once).
 """
 
 
@@ -162,10 +163,7 @@ class Material:
     def apply(self):
         """Write the planned files; they take effect together (files.Transaction): on any failure the
         previous links stay. Returns the paths of the replaced files kept as backups."""
-        with self.dir.transaction() as tx:
-            backups = tx.commit(self.write(tx), self.backup)
-        self.written()
-        return backups
+        return write_together(self.dir, [self], self.backup)
 
     def write(self, tx):
         """Stage the planned files in `tx`; returns the names of the files they replace."""
@@ -174,9 +172,18 @@ class Material:
     def written(self):
         """Called once the staged files are in place."""
 
-    def retire(self, names):
-        """Replaced files: kept as backups (their paths are returned) or removed."""
-        return self.dir.retire(names, self.backup)
+
+def write_together(keysdir, materials, backup):
+    """Stage the planned files of `materials` in one transaction of `keysdir` and commit it: all take effect
+    or none. Replaced files are kept as backups (their paths are returned) or removed."""
+    with keysdir.transaction() as tx:
+        replaced = []
+        for material in materials:
+            replaced.extend(material.write(tx))
+        backups = tx.commit(replaced, backup)
+    for material in materials:
+        material.written()
+    return backups
 
 
 class Joined:
@@ -196,14 +203,7 @@ class Joined:
         return reasons
 
     def apply(self):
-        with self.dir.transaction() as tx:
-            replaced = []
-            for part in self.parts:
-                replaced.extend(part.write(tx))
-            backups = tx.commit(replaced, self.backup)
-        for part in self.parts:
-            part.written()
-        return backups
+        return write_together(self.dir, self.parts, self.backup)
 
     def _merged(self, what):
         merged = {}
