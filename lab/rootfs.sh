@@ -15,7 +15,31 @@ set -euo pipefail
 root=${1:-${AUTOKEY_LAB_ROOTFS:-/var/cache/ntp-autokey/bullseye}}
 daemon=${2:-ntp}
 suite=${3:-bullseye}
-mirror=${AUTOKEY_LAB_MIRROR:-http://deb.debian.org/debian}
+
+# The Debian mirror of this machine's apt sources (the entry of its own release, as in deb822 .sources files
+# or one-line sources.list entries), unless AUTOKEY_LAB_MIRROR names one
+apt_mirror() {
+    local codename files=()
+    # shellcheck disable=SC1091
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    for file in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$file" ] && files+=("$file")
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    awk -v want="$codename" '
+        FILENAME ~ /\.sources$/ && /^URIs:/ { uri = $2 }
+        FILENAME ~ /\.sources$/ && /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == want && uri != "") { print uri; exit } }
+        FILENAME ~ /\.sources$/ && /^$/ { uri = "" }
+        FILENAME !~ /\.sources$/ && $1 == "deb" {
+            i = 2; if ($2 ~ /^\[/) while (i <= NF && $(i - 1) !~ /\]$/) i++
+            if ($(i + 1) == want) { print $i; exit }
+        }' "${files[@]}"
+}
+mirror=${AUTOKEY_LAB_MIRROR:-$(apt_mirror)}
+if [ -z "$mirror" ]; then
+    echo "lab/rootfs.sh: no Debian mirror found in /etc/apt/sources.list{,.d}; set AUTOKEY_LAB_MIRROR" >&2
+    exit 2
+fi
 case $daemon in
     ntp) packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis) ;;
     chrony) packages=(chrony python3 python3-cryptography) ;;

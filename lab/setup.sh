@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install what the lab and the tests need on Debian 12 (as root), idempotently:
-# system packages, Python environments (newest tools; the oldest supported ansible-core and cryptography;
-# cryptography 2.8) and
+# system packages, Python environments from the locks in tests/requirements/ (newest tools; the oldest
+# supported ansible-core and cryptography; cryptography 2.8; ansible-test sanity's) and
 # the bullseye rootfs with the reference ntpd 4.2.8p15, and one with chrony 4.0.
 # Environment: AUTOKEY_CI_HOME (default /var/cache/ntp-autokey).
 set -euo pipefail
@@ -20,18 +20,19 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-venv() {  # venv DIR PACKAGES...
-    local dir=$1; shift
-    [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
-    "$dir/bin/pip" install -q --disable-pip-version-check "$@"
-}
-venv "$home/venv" -r "$here/tests/requirements.txt"
+# The Python environments, each exactly as its lock in tests/requirements/ says (lab/locks.sh; refresh the
+# locks with lab/lock.sh, see what a refresh would change with tests/run drift)
+# shellcheck source=lab/locks.sh
+. "$here/lab/locks.sh"
+requirements=$here/tests/requirements
+locked_venv "$home/venv" "$requirements/newest.txt"
 if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
-    # the oldest of what is supported (README, Supported platforms): ansible-core 2.15, cryptography 3.3.2
-    # (ansible 8: ansible-core 2.15 with the collections of its time, community.crypto 2.x for the NTS tasks)
-    venv "$home/venv-oldest" 'cryptography==3.3.2' 'ansible-core==2.15.*' 'ansible==8.7.0' hypothesis pytest
+    # the oldest of what is supported: ansible-core 2.15, cryptography 3.3.2
+    locked_venv "$home/venv-oldest" "$requirements/oldest.txt"
     # an unsupported cryptography (Ubuntu 20.04's), which the modules must refuse with their message
-    venv "$home/venv-cryptography-2.8" 'cryptography==2.8'
+    locked_venv "$home/venv-cryptography-2.8" "$requirements/cryptography-2.8.txt"
+    # ansible-test sanity installs its own pinned tools: kept out of the newest environment
+    locked_venv "$home/venv-sanity" "$requirements/sanity.txt"
 fi
 
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"

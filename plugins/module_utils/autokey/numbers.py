@@ -13,10 +13,13 @@ the same kind of group (q prime, q | p-1, g of order q), 5 to 10 times faster.
 
 import math
 import secrets
+import warnings
 
 try:
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import dsa
-except ImportError:  # the modules report a missing cryptography (module_support)
+    from cryptography.utils import CryptographyDeprecationWarning
+except ImportError:  # no cryptography (module_support reports it), or one without DSA: groups are searched here
     dsa = None
 
 # p bits -> q bits of the groups OpenSSL's DSA parameter generation makes (cryptography >= 3.3.2)
@@ -90,7 +93,14 @@ def _openssl_group(pbits, qbits):
     """OpenSSL's DSA parameters when it makes groups of these sizes and the result checks out, else None."""
     if dsa is None or OPENSSL_DSA_SIZES.get(pbits) != qbits:
         return None
-    numbers = dsa.generate_parameters(pbits).parameter_numbers()
+    try:
+        with warnings.catch_warnings():
+            # cryptography 51 deprecates DSA; when it goes (or a backend refuses it, as in FIPS mode) the
+            # group is searched here instead, so its warning tells an operator nothing to act on
+            warnings.simplefilter('ignore', CryptographyDeprecationWarning)
+            numbers = dsa.generate_parameters(pbits).parameter_numbers()
+    except (UnsupportedAlgorithm, ValueError):
+        return None
     p, q, g = numbers.p, numbers.q, numbers.g
     # OpenSSL tested p and q as FIPS 186-4 asks; a few rounds here only catch a broken backend cheaply
     if (p.bit_length() == pbits and q.bit_length() == qbits and (p - 1) % q == 0 and 1 < g < p

@@ -1,17 +1,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Hostile and damaged key files: the readers refuse what OpenSSL refuses, with the module's own errors.
+"""Hostile and damaged key files: the readers refuse them with the module's own errors.
 
-`cryptography` is the referee: a damaged key that it (OpenSSL) refuses must be refused here too.
-OpenSSL 1.1.1 (cryptography 3.3.2) is laxer than OpenSSL 3 / cryptography's own parsers in a few places
-(PKCS#8 version and parameters, non-minimal encodings, trailing bytes); those referee checks need the strict
-one. ntp-keygen never writes such encodings, so refusing them always is safe."""
+The referees are the OpenSSL builds ntpd links (tests/unit/openssl_referee.py: Debian 11's 1.1.1 and the 3.0
+series of Ubuntu 22.04), asked through their own `openssl pkey`, which reads keys as ntpd's PEM_read_PrivateKey
+does. Not the controller's `cryptography`: its bundled OpenSSL changes with every wheel (OpenSSL 4.1 reads a
+PKCS#8 key of version 1, 3.x does too; the Rust parsers of cryptography 40-50 did not).
+
+Where ntpd's OpenSSL reads a key that the modules refuse, the test says so and asserts that OpenSSL reads it:
+the modules are deliberately stricter there. ntp-keygen and the modules never write such encodings (PKCS#8
+version 0, minimal DER, nothing after the key), so one on disk is damage or tampering, and refusing it costs
+no working key."""
 import base64
 import binascii
 import time
 
-import cryptography
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -22,22 +25,24 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import fields_from_rsa
 
 from helpers import STOCK_PASSWORD, stock
+from openssl_referee import REFEREES, referee_params, usable
 
-STRICT_REFEREE = int(cryptography.__version__.split('.')[0]) >= 40  # OpenSSL 3 / the Rust parsers
 BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KEY = rsa.generate_private_key(65537, 1024)
 FIELDS = fields_from_rsa(KEY)
 PKCS8 = FIELDS.pkcs8_der()
+# measured with `openssl pkey` of both series: which of them read a case
+NTPD_OPENSSL = ('1.1.1', '3.0')
+NONE = ()
 
 
-def refused_by_openssl(data, password=None):
-    """Whether cryptography (OpenSSL) refuses the DER or PEM private key `data`."""
-    load = serialization.load_pem_private_key if data.startswith(b'-----') else serialization.load_der_private_key
-    try:
-        load(data, password and password.encode())
-    except Exception:  # pylint: disable=broad-except
-        return True
-    return False
+@pytest.fixture(params=referee_params())
+def referee(request):
+    return usable(request.param)
+
+
+def pkcs8_pem(data):
+    return pem('PRIVATE KEY', data)
 
 
 def load_der(data, label='PRIVATE KEY'):
@@ -57,31 +62,42 @@ def rsa_private_key(values):
 
 # -- defect 2: damaged keys are never reported fine ---------------------------------------------------
 
+# name: (PrivateKeyInfo, the series of ntpd's OpenSSL that read it)
 DAMAGED_PKCS8 = {
-    'PKCS#8 version 1': (rebuild(version=1), True),
-    'PKCS#8 version 2': (rebuild(version=2), True),
-    'RSA parameters not NULL': (rebuild(algorithm=der.sequence(der.oid(pk.OID_RSA), der.octet_string(b''))), True),
-    'unexpected PKCS#8 element': (rebuild(extra=[der.integer(0)]), True),
-    'RSAPrivateKey version 1': (rebuild(inner=rsa_private_key([1] + [FIELDS[k] for k in pk.RSA_FIELDS])), False),
+    'PKCS#8 version 1': (rebuild(version=1), NTPD_OPENSSL),  # RFC 5958's v2, without its public key
+    'PKCS#8 version 2': (rebuild(version=2), NTPD_OPENSSL),
+    'RSA parameters not NULL': (rebuild(algorithm=der.sequence(der.oid(pk.OID_RSA), der.octet_string(b''))),
+                                NTPD_OPENSSL),
+    'unexpected PKCS#8 element': (rebuild(extra=[der.integer(0)]), NONE),
+    'RSAPrivateKey version 1': (rebuild(inner=rsa_private_key([1] + [FIELDS[k] for k in pk.RSA_FIELDS])), NONE),
     'RSAPrivateKey missing qinv': (rebuild(inner=rsa_private_key([0] + [FIELDS[k] for k in pk.RSA_FIELDS[:-1]])),
-                                   False),
+                                   NONE),
     'non-minimal INTEGER': (rebuild(inner=rsa_private_key([0, FIELDS['n'], b'\x00\x01\x00\x01'] +
-                                                          [FIELDS[k] for k in pk.RSA_FIELDS[2:]])), True),
+                                                          [FIELDS[k] for k in pk.RSA_FIELDS[2:]])), NTPD_OPENSSL),
+    # read, and found inconsistent only by a key check, which ntpd never makes
     'negative modulus': (rebuild(inner=rsa_private_key([0, b'\x80\x01'] + [FIELDS[k] for k in pk.RSA_FIELDS[1:]])),
-                         False),
-    'trailing bytes after the key': (PKCS8 + b'\x00\x00', True),
-    'trailing bytes inside the octet string': (rebuild(inner=FIELDS.traditional_der() + b'\x05\x00'), True),
-    'non-minimal length': (b'\x30\x83\x00' + PKCS8[2:], True),
+                         NTPD_OPENSSL),
+    'trailing bytes after the key': (PKCS8 + b'\x00\x00', NTPD_OPENSSL),
+    'trailing bytes inside the octet string': (rebuild(inner=FIELDS.traditional_der() + b'\x05\x00'), NTPD_OPENSSL),
+    'non-minimal length': (b'\x30\x83\x00' + PKCS8[2:], NTPD_OPENSSL),
 }
 
 
 @pytest.mark.parametrize('name', sorted(DAMAGED_PKCS8))
-def test_damaged_pkcs8_is_refused_like_openssl(name):
-    data, lax_in_openssl_111 = DAMAGED_PKCS8[name]
+def test_damaged_pkcs8_is_refused(name):
     with pytest.raises(pk.KeyFileError, match='^malformed key'):
-        load_der(data)
-    if STRICT_REFEREE or not lax_in_openssl_111:
-        assert refused_by_openssl(data)
+        load_der(DAMAGED_PKCS8[name][0])
+
+
+@pytest.mark.parametrize('name', sorted(DAMAGED_PKCS8))
+def test_damaged_pkcs8_as_ntpd_openssl_reads_it(name, referee):
+    """The modules refuse every case (above); ntpd's OpenSSL refuses some and reads the others, where the
+    modules are deliberately stricter."""
+    data, read_by = DAMAGED_PKCS8[name]
+    stricter = referee.series in read_by
+    assert referee.accepts(pkcs8_pem(data)) is stricter, (
+        '%r %s %s; recorded: %s' % (referee, 'refused' if stricter else 'read', name,
+                                    'read (the modules are stricter)' if stricter else 'refused'))
 
 
 @pytest.mark.parametrize('name', sorted(DAMAGED_PKCS8))
@@ -92,22 +108,30 @@ def test_damaged_pkcs8_encrypted_is_bad_decrypt(name):
         pk.load_block(block, 'pw')
 
 
-def test_the_undamaged_key_is_accepted_by_both():
-    assert load_der(PKCS8) == FIELDS and not refused_by_openssl(PKCS8)
+def test_the_undamaged_key_is_accepted_by_both(referee):
+    assert load_der(PKCS8) == FIELDS
     assert pk.check_rsa(FIELDS) is FIELDS
+    assert referee.accepts(pkcs8_pem(PKCS8), check=True)
+    assert referee.accepts(FIELDS.to_pkcs8_pem('pw'), 'pw', check=True)
 
 
-@pytest.mark.parametrize('label, values', [
-    ('RSA PRIVATE KEY', [1] + [FIELDS[k] for k in pk.RSA_FIELDS]),
-    ('DSA PRIVATE KEY', [1, 23, 11, 4, 9, 5]),
-    ('DSA PRIVATE KEY', [0, 23, 11, 4, 9]),
-])
-def test_traditional_version_and_count(label, values):
-    data = rsa_private_key(values)
+TRADITIONAL_DAMAGE = [
+    # label, values, the series of ntpd's OpenSSL that read it
+    ('RSA PRIVATE KEY', [1] + [FIELDS[k] for k in pk.RSA_FIELDS], NONE),
+    ('DSA PRIVATE KEY', [1, 23, 11, 4, 9, 5], NTPD_OPENSSL),  # OpenSSL reads DSA keys of any version
+    ('DSA PRIVATE KEY', [0, 23, 11, 4, 9], NONE),
+]
+
+
+@pytest.mark.parametrize('label, values, read_by', TRADITIONAL_DAMAGE)
+def test_traditional_version_and_count(label, values, read_by):
     with pytest.raises(pk.KeyFileError, match='^malformed key'):
-        load_der(data, label)
-    if label.startswith('RSA'):
-        assert refused_by_openssl(pem(label, data).encode())
+        load_der(rsa_private_key(values), label)
+
+
+@pytest.mark.parametrize('label, values, read_by', TRADITIONAL_DAMAGE)
+def test_traditional_version_and_count_as_ntpd_openssl_reads_it(label, values, read_by, referee):
+    assert referee.accepts(pem(label, rsa_private_key(values))) is (referee.series in read_by)
 
 
 def test_dsa_algorithm_needs_its_parameters():
@@ -116,20 +140,32 @@ def test_dsa_algorithm_needs_its_parameters():
         load_der(info)
 
 
-@pytest.mark.parametrize('position', range(16))
-def test_flipped_iv_byte_is_bad_decrypt(position):
-    """CBC: a damaged IV changes the first plaintext block only, the padding still checks out."""
+def flipped_iv_pkcs8(position):
     text = FIELDS.to_pkcs8_pem('pw')
     block = pem_blocks(text)[0]
     iv = der.decode(block.der).children()[0].children()[1].children()[1].children()[1].content
     assert len(iv) == 16
-    at = block.der.index(iv) + position
     damaged = bytearray(block.der)
-    damaged[at] ^= 0x01
+    damaged[block.der.index(iv) + position] ^= 0x01
+    return pem('ENCRYPTED PRIVATE KEY', bytes(damaged))
+
+
+# CBC: a damaged IV changes the same byte of the first plaintext block only, so the padding still checks out.
+# Byte 6 of that block is the PKCS#8 version (30 82 LL LL 02 01 00): flipped, the key reads as version 1.
+PKCS8_VERSION_BYTE = 6
+
+
+@pytest.mark.parametrize('position', range(16))
+def test_flipped_iv_byte_is_bad_decrypt(position):
     with pytest.raises(pk.KeyFileError, match='^bad decrypt: wrong password or corrupted key$'):
-        pk.load_pem(pem('ENCRYPTED PRIVATE KEY', bytes(damaged)), 'pw')
-    if STRICT_REFEREE:
-        assert refused_by_openssl(pem('ENCRYPTED PRIVATE KEY', bytes(damaged)).encode(), 'pw')
+        pk.load_pem(flipped_iv_pkcs8(position), 'pw')
+
+
+@pytest.mark.parametrize('position', range(16))
+def test_flipped_iv_byte_as_ntpd_openssl_reads_it(position, referee):
+    """ntpd's OpenSSL refuses each flip, except the one that makes the version 1, which it reads (the modules
+    refuse it: stricter)."""
+    assert referee.accepts(flipped_iv_pkcs8(position), 'pw') is (position == PKCS8_VERSION_BYTE)
 
 
 @pytest.mark.parametrize('position', range(8))
@@ -146,19 +182,27 @@ def test_flipped_iv_byte_of_a_stock_ntp_keygen_key(position):
         pk.load_pem(pem('ENCRYPTED PRIVATE KEY', bytes(damaged)), STOCK_PASSWORD)
 
 
-@pytest.mark.parametrize('position', range(16))
-def test_flipped_iv_byte_of_a_traditional_key(position):
+def flipped_iv_traditional(position):
     text = FIELDS.to_traditional_pem('pw')
     block = pem_blocks(text)[0]
     iv = bytearray(binascii.unhexlify(block.headers['DEK-Info'].split(',')[1]))
     iv[position] ^= 0x01
-    damaged = text.replace(block.headers['DEK-Info'], 'AES-256-CBC,' + binascii.hexlify(bytes(iv)).decode().upper())
+    return text.replace(block.headers['DEK-Info'], 'AES-256-CBC,' + binascii.hexlify(bytes(iv)).decode().upper())
+
+
+@pytest.mark.parametrize('position', range(16))
+def test_flipped_iv_byte_of_a_traditional_key(position):
     # The first 8 bytes are also the key derivation's salt: a flip there changes the key (bad decrypt); a
     # flip past them changes one plaintext byte, maybe only a value of n: the host key check refuses that.
     with pytest.raises(pk.KeyFileError, match='^bad decrypt|RSA values are inconsistent'):
-        pk.check_rsa(pk.load_pem(damaged, 'pw')[0])
-    if STRICT_REFEREE:
-        assert refused_by_openssl(damaged.encode(), 'pw')
+        pk.check_rsa(pk.load_pem(flipped_iv_traditional(position), 'pw')[0])
+
+
+@pytest.mark.parametrize('position', range(16))
+def test_flipped_iv_byte_of_a_traditional_key_is_damage_to_openssl(position, referee):
+    """OpenSSL's key check agrees that the key is damaged (it reads some of them: bytes 10-15 change a value
+    of the key, which ntpd, checking nothing, would load)."""
+    assert not referee.accepts(flipped_iv_traditional(position), 'pw', check=True)
 
 
 def test_stock_host_keys_are_consistent_rsa_keys():
@@ -173,13 +217,23 @@ def test_inconsistent_host_key_values_are_refused(change):
     key = pk.PrivateKey('RSA', **dict(FIELDS.fields, **change))
     with pytest.raises(pk.KeyFileError, match='RSA values are inconsistent'):
         pk.check_rsa(key)
-    assert refused_by_openssl(key.pkcs8_der())
 
 
+@pytest.mark.parametrize('change', [dict(n=FIELDS['n'] + 2), dict(p=FIELDS['p'] + 2), dict(d=FIELDS['d'] + 2),
+                                    dict(dp=FIELDS['dp'] ^ 1), dict(qinv=FIELDS['qinv'] + 1), dict(e=4)])
+def test_inconsistent_host_key_values_are_damage_to_openssl(change, referee):
+    """ntpd's OpenSSL reads such a key (ntpd checks nothing and would sign with it); its key check refuses it."""
+    key = pk.PrivateKey('RSA', **dict(FIELDS.fields, **change))
+    assert referee.accepts(pkcs8_pem(key.pkcs8_der()))
+    assert not referee.accepts(pkcs8_pem(key.pkcs8_der()), check=True)
+
+
+@pytest.mark.skipif(not REFEREES, reason='no referee OpenSSL (tests/unit/openssl_referee.py)')
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_no_wrong_success_on_a_damaged_host_key(data):
-    """Any byte changed, cut or added: refused with KeyFileError, or still a key OpenSSL accepts."""
+    """Any byte changed, cut or added: refused with KeyFileError, or still a key that every referee reads and
+    finds consistent."""
     raw = bytearray(PKCS8)
     action = data.draw(st.sampled_from(['flip', 'cut', 'insert']))
     at = data.draw(st.integers(0, len(raw) - 1))
@@ -193,7 +247,8 @@ def test_no_wrong_success_on_a_damaged_host_key(data):
         pk.check_rsa(load_der(bytes(raw)))
     except pk.KeyFileError:
         return
-    assert not refused_by_openssl(bytes(raw))
+    for referee in REFEREES:
+        assert referee.accepts(pkcs8_pem(bytes(raw)), check=True), referee
 
 
 @BOUNDED

@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
+import types
+
 import pytest
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import numbers
@@ -47,6 +49,30 @@ def test_a_group_from_openssl_that_does_not_check_out_is_not_used(monkeypatch):
         def parameter_numbers():
             return Numbers
 
-    monkeypatch.setattr(numbers.dsa, 'generate_parameters', lambda bits: Parameters)
+    # a stand-in for the dsa module (cryptography 51 wraps it in a module of deprecated attributes)
+    monkeypatch.setattr(numbers, 'dsa', types.SimpleNamespace(generate_parameters=lambda bits: Parameters))
     assert numbers._openssl_group(1024, 160) is None
     assert _is_group(numbers.schnorr_group(1024, 160), 1024, 160)  # searched instead
+
+
+def test_the_dsa_deprecation_is_not_passed_on():
+    """cryptography 51 warns that DSA goes; a group is made either way, so nothing reaches the module's output."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert _is_group(numbers.schnorr_group(1024, 160), 1024, 160)
+    assert [str(warning.message) for warning in caught] == []
+
+
+@pytest.mark.parametrize('gone', ['refused by the backend', 'removed from cryptography'])
+def test_groups_are_made_when_dsa_is_gone(monkeypatch, gone):
+    if gone == 'removed from cryptography':
+        monkeypatch.setattr(numbers, 'dsa', None)
+    else:
+        from cryptography.exceptions import UnsupportedAlgorithm, _Reasons
+
+        def refuse(bits):
+            raise UnsupportedAlgorithm('DSA is not supported by this backend', _Reasons.UNSUPPORTED_PUBLIC_KEY_ALGORITHM)
+        monkeypatch.setattr(numbers, 'dsa', types.SimpleNamespace(generate_parameters=refuse))
+    assert numbers._openssl_group(1024, 160) is None
+    assert _is_group(numbers.schnorr_group(1024, 160), 1024, 160)
