@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real ntpd 4.2.8p15 and chronyd 4.0 hosts for tests, each in its own network namespace.
+"""Real ntpd and chronyd 4.0 hosts for tests, each in its own network namespace.
 
 The daemons come from the bullseye root file systems of lab/rootfs.sh (one with
 ntp, one with chrony: the packages conflict) and run chrooted into them with
@@ -8,6 +8,12 @@ machine's clock; every start checks that in /proc. chronyd also runs with -x
 (no clock control), without which it exits when it lacks the capability.
 Hosts talk over a bridge living in a namespace of its own, on 192.0.2.0/24
 (TEST-NET-1), which exists only inside these namespaces.
+
+ntpd builds: `debian11` (ntpd 4.2.8p15 of the lab rootfs) always; others built by the user from ntp.org's
+release sources are named in AUTOKEY_NTPD_BUILDS, as space-separated NAME=ROOTFS[:PREFIX] entries: a root
+file system holding that build's ntpd, ntpq and ntp-keygen (under PREFIX/sbin or PREFIX/bin; without PREFIX,
+/usr/local then /usr) and the libraries they link. AUTOKEY_NTPD_BUILD names the build of every host a test
+does not give one (default debian11), so that one suite runs against each build in turn.
 """
 
 import os
@@ -25,8 +31,82 @@ SUBNET = '192.0.2.%d'
 OWNERS = '/run/autokey-lab'
 
 
+def in_rootfs(path, rootfs=ROOTFS):
+    """Absolute path inside the rootfs -> path as seen by the host."""
+    return os.path.join(rootfs, path.lstrip('/'))
+
+
+DEBIAN11 = 'debian11'
+
+
+class Build:
+    """An ntpd build: a root file system holding ntpd, ntpq and ntp-keygen and the libraries they link."""
+
+    def __init__(self, name, rootfs, prefix=None):
+        self.name, self.rootfs = name, rootfs
+        folders = [prefix + '/sbin', prefix + '/bin'] if prefix else [
+            '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin']
+        self.programs = {}
+        for program in ('ntpd', 'ntpq', 'ntp-keygen'):
+            for folder in folders:
+                if os.path.exists(in_rootfs(folder + '/' + program, rootfs)):
+                    self.programs[program] = folder + '/' + program
+                    break
+
+    def __repr__(self):
+        return 'ntpd build %s (%s)' % (self.name, self.rootfs)
+
+    def available(self):
+        return len(self.programs) == 3
+
+    def missing(self):
+        return 'ntpd build %s: no %s in %s' % (
+            self.name, ', '.join(p for p in ('ntpd', 'ntpq', 'ntp-keygen') if p not in self.programs), self.rootfs)
+
+    def path(self, program):
+        return self.programs.get(program, '/usr/sbin/' + program)
+
+    def version(self):
+        """`ntpd --version`, e.g. 'ntpd 4.2.8p18@1.4062-o ...'."""
+        return subprocess.run(['chroot', self.rootfs, self.path('ntpd'), '--version'], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=30, check=False).stdout.strip()
+
+
+def _builds():
+    builds = {DEBIAN11: Build(DEBIAN11, ROOTFS, '/usr')}
+    for entry in os.environ.get('AUTOKEY_NTPD_BUILDS', '').split():
+        name, _, where = entry.partition('=')
+        rootfs, _, prefix = where.partition(':')
+        builds[name] = Build(name, rootfs, prefix or None)
+    return builds
+
+
+BUILDS = _builds()
+DEFAULT_BUILD = os.environ.get('AUTOKEY_NTPD_BUILD', DEBIAN11)
+
+
+def build(name=None):
+    """The build `name` (default: AUTOKEY_NTPD_BUILD); an unknown name is an error naming the variable."""
+    name = name or DEFAULT_BUILD
+    if name not in BUILDS:
+        raise LookupError('no ntpd build %r: AUTOKEY_NTPD_BUILDS names %s' % (name, ', '.join(sorted(BUILDS))))
+    return BUILDS[name]
+
+
+def builds_missing(*names):
+    """Why the builds `names` cannot run here, or '' when they all can (for skip reasons)."""
+    reasons = []
+    for name in names:
+        if name not in BUILDS:
+            reasons.append('ntpd build %s not given: set AUTOKEY_NTPD_BUILDS="%s=ROOTFS[:PREFIX] ..."' % (name, name))
+        elif not BUILDS[name].available():
+            reasons.append(BUILDS[name].missing())
+    return '; '.join(reasons)
+
+
 def available():
-    return os.geteuid() == 0 and os.path.exists(os.path.join(ROOTFS, 'usr/sbin/ntpd')) and shutil.which('capsh')
+    return (os.geteuid() == 0 and os.path.exists(os.path.join(ROOTFS, 'usr/sbin/ntpd')) and shutil.which('capsh')
+            and DEFAULT_BUILD in BUILDS and BUILDS[DEFAULT_BUILD].available())
 
 
 def sh(*args, **kw):
@@ -34,19 +114,16 @@ def sh(*args, **kw):
                           text=True, **kw).stdout
 
 
-def in_rootfs(path, rootfs=ROOTFS):
-    """Absolute path inside the rootfs -> path as seen by the host."""
-    return os.path.join(rootfs, path.lstrip('/'))
-
-
 def chrony_available():
     return os.path.exists(os.path.join(CHRONY_ROOTFS, 'usr/sbin/chronyd'))
 
 
-def keygen(workdir, *args, env=None):
-    """Run the reference ntp-keygen in `workdir` (a path inside the rootfs)."""
+def keygen(workdir, *args, env=None, build_name=None):
+    """Run the ntp-keygen of a build (default: AUTOKEY_NTPD_BUILD) in `workdir` (a path inside its rootfs)."""
+    chosen = build(build_name)
     environ = ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'] + ['%s=%s' % kv for kv in (env or {}).items()]
-    return subprocess.run(['chroot', ROOTFS] + environ + ['sh', '-c', 'cd "$0" && exec ntp-keygen "$@"', workdir] + list(args),
+    return subprocess.run(['chroot', chosen.rootfs] + environ + ['sh', '-c', 'cd "$0" && exec "$1" "$@"', workdir,
+                                                                 chosen.path('ntp-keygen')] + list(args),
                           capture_output=True, text=True, check=False)
 
 
@@ -56,8 +133,11 @@ class Host:
     rootfs = ROOTFS
     daemon = 'ntpd'
 
-    def __init__(self, lab, name, address):
+    def __init__(self, lab, name, address, build_name=None):
         self.lab, self.name, self.address = lab, name, address
+        if self.daemon == 'ntpd':
+            self.build = build(build_name)
+            self.rootfs = self.build.rootfs
         self.ns = '%s-%s' % (lab.id, name)
         self.root = '/srv/autokey-lab/%s/%s' % (lab.id, name)   # inside the chroot
         self.keysdir = self.root + '/keys'
@@ -81,14 +161,24 @@ class Host:
             handle.write('\n'.join(conf) + '\n')
 
     def command(self):
-        return '/usr/sbin/ntpd -n -c %s/ntp.conf' % self.root
+        return '%s -n -c %s/ntp.conf' % (self.build.path('ntpd'), self.root)
+
+    def keygen(self, *args, env=None):
+        """This host's build of ntp-keygen, run in its keysdir."""
+        return keygen(self.keysdir, *args, env=env, build_name=self.build.name)
+
+    def confined(self, command):
+        """argv running `command` in this host's namespace, chrooted, without CAP_SYS_TIME in its bounding set.
+        /proc is bound into the rootfs in the mount namespace `ip netns exec` makes (never seen outside it):
+        ntpd 4.2.8p18 segfaults at its interface scan in a chroot without /proc."""
+        return ['ip', 'netns', 'exec', self.ns, 'sh', '-c',
+                'mount --bind /proc "$0/proc" && exec capsh --drop=cap_sys_time --chroot="$0" -- -c "$1"',
+                self.rootfs, 'exec ' + command]
 
     def spawn(self):
         """Start the daemon in this host's namespace, chrooted, without CAP_SYS_TIME in its bounding set."""
         with open(self.fs(self.root + '/daemon.out'), 'w') as out:
-            self.proc = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--',
-                 '-c', 'exec ' + self.command()], stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.confined(self.command()), stdout=out, stderr=subprocess.STDOUT)
 
     def start(self):
         self.spawn()
@@ -110,8 +200,7 @@ class Host:
             handle.write(conf_text)
         saved = self.root + '/saved.conf'
         result = subprocess.run(
-            ['ip', 'netns', 'exec', self.ns, 'capsh', '--drop=cap_sys_time', '--chroot=%s' % self.rootfs, '--', '-c',
-             'exec /usr/sbin/ntpd -n -c %s/readback.conf --saveconfigquit=%s' % (self.root, saved)],
+            self.confined('%s -n -c %s/readback.conf --saveconfigquit=%s' % (self.build.path('ntpd'), self.root, saved)),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, check=False)
         try:
             with open(self.fs(saved)) as handle:
@@ -160,7 +249,7 @@ class Host:
         return text
 
     def ntpq(self, *commands):
-        args = ['ip', 'netns', 'exec', self.ns, 'chroot', self.rootfs, 'ntpq', '-n']
+        args = ['ip', 'netns', 'exec', self.ns, 'chroot', self.rootfs, self.build.path('ntpq'), '-n']
         for command in commands:
             args += ['-c', command]
         result = subprocess.run(args + ['127.0.0.1'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -237,10 +326,10 @@ class Lab:
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'set', 'br0', 'up')
 
-    def host(self, name, daemon='ntpd'):
-        """A new host running `daemon` (ntpd or chronyd), not started yet."""
+    def host(self, name, daemon='ntpd', build_name=None):
+        """A new host running `daemon` (ntpd of the build `build_name`, or chronyd), not started yet."""
         address = SUBNET % (len(self.hosts) + 10)
-        host = (ChronyHost if daemon == 'chronyd' else Host)(self, name, address)
+        host = ChronyHost(self, name, address) if daemon == 'chronyd' else Host(self, name, address, build_name)
         ns, index = host.ns, len(self.hosts)
         sh('ip', 'netns', 'add', ns)
         sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up')
@@ -249,6 +338,9 @@ class Lab:
         sh('ip', 'link', 'set', 'p%s%d' % (self.id, index), 'netns', self.bridge_ns)
         sh('ip', 'netns', 'exec', self.bridge_ns, 'ip', 'link', 'set', 'p%s%d' % (self.id, index), 'master', 'br0', 'up')
         sh('ip', 'netns', 'exec', ns, 'ip', 'addr', 'add', '%s/24' % address, 'dev', 'eth0')
+        # no duplicate address detection: the link-local address is usable at once, not tentative when ntpd
+        # starts (ntpd 4.2.8p18 crashes after failing to bind a tentative one)
+        sh('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.accept_dad=0')
         sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'eth0', 'up')
         self.hosts.append(host)
         return host
@@ -258,9 +350,14 @@ class Lab:
             host.stop()
         for ns in [h.ns for h in self.hosts] + [self.bridge_ns]:
             subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
-        for rootfs in (ROOTFS, CHRONY_ROOTFS):
+        for rootfs in lab_rootfs():
             shutil.rmtree(in_rootfs('/srv/autokey-lab/%s' % self.id, rootfs), ignore_errors=True)
         _forget_owner(self.id)
+
+
+def lab_rootfs():
+    """Every root file system a lab host may keep files in."""
+    return sorted(set([ROOTFS, CHRONY_ROOTFS] + [b.rootfs for b in BUILDS.values()]))
 
 
 def _forget_owner(lab_id):
@@ -294,7 +391,7 @@ def reap_stale():
             except OSError:
                 pass
         subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
-    for rootfs in (ROOTFS, CHRONY_ROOTFS):
+    for rootfs in lab_rootfs():
         labs = in_rootfs('/srv/autokey-lab', rootfs)
         for lab_id in (os.listdir(labs) if os.path.isdir(labs) else []):
             if not _owner_alive(lab_id):

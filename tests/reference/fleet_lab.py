@@ -127,7 +127,7 @@ def run_states(lab, settle_seconds=120, settled=None, stale=None):
 
 def _stock_trusted_host(host, query_from):
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
-    result = ntplab.keygen(host.keysdir, '-T', '-I', '-H', '-s', 'th@lab', env=env)
+    result = host.keygen('-T', '-I', '-H', '-s', 'th@lab', env=env)
     assert result.returncode == 0, result.stderr
     stamped = sorted(n for n in os.listdir(host.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.'))[-1]
     link = os.path.join(host.host_keysdir, 'ntpkey_iffkey_lab')
@@ -138,7 +138,7 @@ def _stock_trusted_host(host, query_from):
                      'restrict default nomodify notrap nopeer noquery'] + LOCAL_CLOCK)
     with open(os.path.join(host.host_keysdir, stamped)) as handle:
         key = handle.read()
-    stock_params = ntplab.keygen(host.keysdir, '-e', '-s', 'th@lab', env=env).stdout
+    stock_params = host.keygen('-e', '-s', 'th@lab', env=env).stdout
     return key, stock_params, int(stamped.rsplit('.', 1)[1])
 
 
@@ -182,7 +182,7 @@ def build_unmanaged(lab):
 
 def ntpq_remote(host, address, *commands):
     """ntpq run in `host`'s namespace against the ntpd at `address`."""
-    args = ['ip', 'netns', 'exec', host.ns, 'chroot', ntplab.ROOTFS, 'ntpq', '-n']
+    args = ['ip', 'netns', 'exec', host.ns, 'chroot', host.rootfs, host.build.path('ntpq'), '-n']
     for command in commands:
         args += ['-c', command]
     return subprocess.run(args + [address], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

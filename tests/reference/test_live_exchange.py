@@ -25,11 +25,11 @@ def _chain(lab, scheme):
 def _stock_chain(lab):
     th, good, bad = lab.host('thstock'), lab.host('clrepaired'), lab.host('clstock')
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
-    result = ntplab.keygen(th.keysdir, '-T', '-I', '-s', 'th@lab', env=env)
+    result = th.keygen('-T', '-I', '-s', 'th@lab', env=env)
     assert result.returncode == 0, result.stderr
     stamped = [n for n in os.listdir(th.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.')][0]
     os.symlink(stamped, th.host_keysdir + '/ntpkey_iffkey_lab')
-    stock_params = ntplab.keygen(th.keysdir, '-e', '-s', 'th@lab', env=env).stdout
+    stock_params = th.keygen('-e', '-s', 'th@lab', env=env).stdout
     th.write_conf(['crypto host th ident lab pw thpw'] + LOCAL_CLOCK)
     with open(th.host_keysdir + '/' + stamped) as handle:
         stock_key = handle.read()

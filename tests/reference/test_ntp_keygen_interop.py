@@ -16,17 +16,22 @@ import ntplab
 from material import group_master, host_keys
 
 
+def on_disk(inside):
+    """A path inside the build's rootfs, as the machine sees it."""
+    return ntplab.in_rootfs(inside, ntplab.build().rootfs)
+
+
 @pytest.fixture
 def workdir():
     inside = '/srv/autokey-keygen/%s' % uuid.uuid4().hex[:8]
-    os.makedirs(ntplab.in_rootfs(inside))
+    os.makedirs(on_disk(inside))
     yield inside
-    shutil.rmtree(ntplab.in_rootfs(inside))
+    shutil.rmtree(on_disk(inside))
 
 
 @pytest.mark.parametrize('scheme', ['iff', 'gq'])
 def test_ntp_keygen_reads_our_keys_and_exports_them(workdir, scheme):
-    path = ntplab.in_rootfs(workdir)
+    path = on_disk(workdir)
     master = group_master(path, scheme, 'thpw', size=512)
     gq_public = master.material.key.v if scheme == 'gq' else None
     host_keys(path, 'th', 'thpw', group='lab', trusted=True, signature='RSA-MD5', gq_public=gq_public)
@@ -45,7 +50,7 @@ def test_ntp_keygen_reads_our_keys_and_exports_them(workdir, scheme):
 
 
 def test_ntp_keygen_refuses_our_key_with_a_wrong_password(workdir):
-    host_keys(ntplab.in_rootfs(workdir), 'th', 'thpw', group='lab', trusted=True)
+    host_keys(on_disk(workdir), 'th', 'thpw', group='lab', trusted=True)
     run = ntplab.keygen(workdir, '-s', 'th@lab', env={'NTP_KEYGEN_PASSWORD': 'notthepw'})
     assert run.returncode != 0 and 'Corrupt file' in run.stderr + run.stdout
 
@@ -55,7 +60,7 @@ def test_we_adopt_fresh_ntp_keygen_host_material(workdir, signature):
     run = ntplab.keygen(workdir, '-T', '-S', 'RSA', '-m', '1024', '-c', signature, '-s', 'th@lab',
                         env={'NTP_KEYGEN_PASSWORD': 'thpw'})
     assert run.returncode == 0, run.stderr
-    keysdir = KeysDir(ntplab.in_rootfs(workdir))
+    keysdir = KeysDir(on_disk(workdir))
     adopted = HostMaterial(keysdir, 'th', 'thpw', group='lab', trusted=True, sign_key=True, size=1024,
                            signature=signature)
     assert adopted.plan() == {}  # keys readable, certificate fields as ntp-keygen wrote them
@@ -69,7 +74,7 @@ def test_we_adopt_fresh_ntp_keygen_host_material(workdir, signature):
 def test_we_import_fresh_ntp_keygen_group_keys(workdir, scheme, flags):
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
     assert ntplab.keygen(workdir, '-T', '-s', 'th@lab', *flags, env=env).returncode == 0
-    path = ntplab.in_rootfs(workdir)
+    path = on_disk(workdir)
     kind = identity.SCHEMES[scheme].master_kind
     stamped = [n for n in os.listdir(path) if n.startswith('ntpkey_%s_lab.' % kind)][0]
     os.symlink(stamped, os.path.join(path, 'ntpkey_%skey_lab' % scheme))
@@ -87,7 +92,7 @@ def test_we_import_fresh_ntp_keygen_group_keys(workdir, scheme, flags):
 def test_we_refuse_fresh_ntp_keygen_mv_files(workdir):
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
     assert ntplab.keygen(workdir, '-T', '-V', '4', '-s', 'th@lab', env=env).returncode == 0
-    path = ntplab.in_rootfs(workdir)
+    path = on_disk(workdir)
     stamped = [n for n in os.listdir(path) if n.startswith('ntpkey_MVta_lab.')][0]
     with open(os.path.join(path, stamped)) as handle:
         with pytest.raises(MaterialError, match='cannot be recomputed'):
