@@ -199,6 +199,8 @@ class Host:
         with open(self.fs(self.root + '/readback.conf'), 'w') as handle:
             handle.write(conf_text)
         saved = self.root + '/saved.conf'
+        if os.path.exists(self.fs(saved)):
+            os.unlink(self.fs(saved))  # a run that saves nothing must not leave the last one's file to be read
         result = subprocess.run(
             self.confined('%s -n -c %s/readback.conf --saveconfigquit=%s' % (self.build.path('ntpd'), self.root, saved)),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, check=False)

@@ -43,7 +43,7 @@ options:
     description:
       - This host's C(crypto pw). Encrypts the group key and the server key written here.
       - Required with O(generate=true) or O(server_key=true).
-      - Printable ASCII without spaces, C(") or C(#), at most 1024 characters (what ntpd reads back exactly
+      - Printable ASCII without spaces, C(") or C(#), at most 127 characters (what ntpd reads back exactly
         from C(ntp.conf)); other passwords are refused.
     type: str
   generate:

@@ -36,7 +36,7 @@ options:
   passphrase:
     description:
       - Password that encrypts the private keys, the C(crypto pw) value in C(ntp.conf). Keep it in a vault.
-      - Printable ASCII without spaces, C(") or C(#), at most 1024 characters; ntpd would read any other
+      - Printable ASCII without spaces, C(") or C(#), at most 127 characters; ntpd would read any other
         password cut or split from C(ntp.conf), and the keys would not open. Other passwords are refused.
     type: str
     required: true

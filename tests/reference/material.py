@@ -58,10 +58,12 @@ def member(host, name, password, upstream, scheme, params_text, server_text=None
     host.write_conf([crypto, 'server %s autokey ident lab %s' % (upstream.address, poll)])
 
 
-def chain(lab, scheme, poll=POLL, suffix=''):
-    """th -> gs -> cl (lab hosts named th<suffix>, ...; certificates th@lab, gs@lab, cl@lab); an MV client gets
-    its own client key (2). Returns the group key and the three hosts."""
-    th, gs, cl = (lab.host(name + suffix) for name in ('th', 'gs', 'cl'))
+def chain(lab, scheme, poll=POLL, suffix='', builds=(None, None, None)):
+    """th -> gs -> cl (lab hosts named th<suffix>, ...; certificates th@lab, gs@lab, cl@lab), each of the ntpd
+    build named in `builds` (default: AUTOKEY_NTPD_BUILD's); an MV client gets its own client key (2). Returns the
+    group key and the three hosts."""
+    th, gs, cl = (lab.host(name + suffix, build_name=build)
+                  for name, build in zip(('th', 'gs', 'cl'), builds))
     master = trusted_host(th, scheme)
     export = master.exports('transport')
     member(gs, 'gs', 'gspw', th, scheme, export['params_export'], export['server_key_export'], poll=poll)

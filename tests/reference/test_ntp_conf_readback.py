@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ntpd 4.2.8p15 reads the role's ntp.conf back word for word (--saveconfigquit), including passwords made of
-the characters that separate words elsewhere; and the values the role refuses are indeed read otherwise."""
+"""ntpd reads the role's ntp.conf back word for word (--saveconfigquit), including passwords made of the
+characters that separate words elsewhere and of the longest length the role allows; and the values the role
+refuses are indeed read otherwise. Run against every build (AUTOKEY_NTPD_BUILD): 4.2.8p18 reads at most 127
+characters in a word and exits on more, 4.2.8p15 1024."""
 
 import re
+
+import pytest
+
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.conf_tokens import MAX_WORD
 
 from ntp_conf_render import render
 from ntp_scanner import commands
@@ -18,7 +24,7 @@ def _crypto_line(saved):
 
 def test_ntpd_reads_the_rendered_crypto_and_server_lines_back(lab):
     host = lab.host('th')
-    for password in (SPECIALS, 'P' * 1024, '0123'):
+    for password in (SPECIALS, 'P' * MAX_WORD, '0123'):
         text = render(ntpd_crypto=dict(host='gs-1.example', ident='lab_2', password=password),
                       ntpd_servers=[dict(address='192.0.2.10', autokey=True, ident='lab_2', minpoll=3, maxpoll=4)])
         saved = host.read_back(text)
@@ -42,3 +48,14 @@ def test_refused_values_are_the_ones_ntpd_would_read_otherwise(lab):
         assert commands('crypto host th pw %s\n' % password)[0][-2:] == expected
     saved = host.read_back('crypto host th pw pw\nserver 203.0.113.66 prefer\n')
     assert re.search(r'^server 203\.0\.113\.66 prefer$', saved, re.M), saved
+
+
+def test_a_word_longer_than_the_role_allows_stops_some_ntpd(lab):
+    """One character more than MAX_WORD: 4.2.8p18 exits at start (nothing saved), 4.2.8p15 reads it."""
+    host = lab.host('th')
+    text = 'crypto host th pw %s\n' % ('P' * (MAX_WORD + 1))
+    if re.match(r'ntpd 4\.2\.8p15\b', host.build.version()):
+        assert _crypto_line(host.read_back(text))[-1] == 'P' * (MAX_WORD + 1)
+    else:
+        with pytest.raises(AssertionError, match='longer than limit'):
+            host.read_back(text)

@@ -5,11 +5,12 @@
 
 ntpd 4.2.8's configuration scanner ends a word at whitespace, ends a command at a line break, drops the
 rest of a line from '#' on (also inside a word), starts a quoted string at '"', and refuses a word longer
-than 1024 characters (the whole daemon exits when that happens while reading ntp.conf). A value that
+than its lexeme buffer: 1024 characters in 4.2.8p15, 127 in 4.2.8p18 (the whole daemon exits when that happens
+while reading ntp.conf). A value that
 breaks one of these rules reaches ntpd cut, split or as an extra line: a password "pa#ss" becomes "pa"
 (so the key files do not open), a name with a line break adds a line of the writer's choice. The key
 modules and the ntp.conf template refuse such values with these functions, one place for the rules.
-Checked against ntpd 4.2.8p15 with --saveconfigquit (tests/reference).
+Checked against ntpd 4.2.8p15 and 4.2.8p18 with --saveconfigquit (tests/reference).
 """
 
 
@@ -17,8 +18,10 @@ import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
-# ntpd's lexeme buffer holds 1024 characters; OpenSSL's PEM password callback also keeps 1024.
-MAX_WORD = 1024
+# The longest word every supported ntpd reads: 4.2.8p18's lexeme buffer holds 127 characters (seen live: 128
+# stops it at start with "configuration item on line 1 longer than limit of 50", the limit it prints being
+# wrong); 4.2.8p15's holds 1024. A fleet may mix them, and a host may be upgraded under its ntp.conf.
+MAX_WORD = 127
 # printable ASCII without space, '"' and '#'
 _WORD = re.compile(r'[!$-~]+\Z')
 # one line: printable ASCII and tabs (a free-form line such as "restrict default nomodify")
@@ -44,8 +47,8 @@ def check_word(value, what, secret=False):
     if not text:
         raise TokenError('%s is empty' % what)
     if len(text) > MAX_WORD:
-        raise TokenError('%s is %d characters long; ntpd reads at most %d in one word of ntp.conf'
-                         % (what, len(text), MAX_WORD))
+        raise TokenError('%s is %d characters long; ntpd 4.2.8p18 reads at most %d in one word of ntp.conf and '
+                         'exits at start on a longer one' % (what, len(text), MAX_WORD))
     if not _WORD.match(text):
         raise TokenError('%s cannot be written to ntp.conf as it is: use printable ASCII without spaces, \'"\' or '
                          '\'#\' (ntpd splits words at whitespace, ends a command at a line break, cuts a word at '

@@ -32,7 +32,7 @@ def test_baseline_commands():
     ({'password': 'pa ss'}, None, None, None, 'ntpd_crypto.password'),
     ({'password': 'pa"ss'}, None, None, None, 'ntpd_crypto.password'),
     ({'password': 'pw\nserver 203.0.113.66 prefer'}, None, None, None, 'ntpd_crypto.password'),
-    ({'password': 'x' * 1025}, None, None, None, 'ntpd_crypto.password'),
+    ({'password': 'x' * 128}, None, None, None, 'ntpd_crypto.password'),
     ({'password': ''}, None, None, None, 'ntpd_crypto.password'),
     ({'host': 'gs1\n'}, None, None, None, 'ntpd_crypto.host'),
     ({'ident': 'lab pw other'}, None, None, None, 'ntpd_crypto.ident'),
