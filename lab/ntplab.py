@@ -57,14 +57,26 @@ class Build:
         return 'ntpd build %s (%s)' % (self.name, self.rootfs)
 
     def available(self):
-        return len(self.programs) == 3
+        return not self.missing()
 
     def missing(self):
-        return 'ntpd build %s: no %s in %s' % (
-            self.name, ', '.join(p for p in ('ntpd', 'ntpq', 'ntp-keygen') if p not in self.programs), self.rootfs)
+        """What this build's rootfs lacks, or ''."""
+        lacks = [p for p in ('ntpd', 'ntpq', 'ntp-keygen') if p not in self.programs]
+        # ntpq looks up the "ntp" service: without netbase's /etc/services it prints only
+        # "Servname not supported for ai_socktype"
+        if not os.path.exists(in_rootfs('/etc/services', self.rootfs)):
+            lacks.append('/etc/services (netbase)')
+        return 'ntpd build %s: no %s in %s' % (self.name, ', '.join(lacks), self.rootfs) if lacks else ''
 
     def path(self, program):
         return self.programs.get(program, '/usr/sbin/' + program)
+
+    def openssl_series(self):
+        """The OpenSSL series ntpd links, from its libcrypto's soname: '1.1', '3' (None if not found)."""
+        linked = subprocess.run(['chroot', self.rootfs, 'ldd', self.path('ntpd')], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=30, check=False).stdout
+        match = re.search(r'libcrypto\.so\.([0-9.]+)', linked)
+        return match.group(1) if match else None
 
     def version(self):
         """`ntpd --version`, e.g. 'ntpd 4.2.8p18@1.4062-o ...'."""
@@ -122,7 +134,7 @@ def keygen(workdir, *args, env=None, build_name=None):
     """Run the ntp-keygen of a build (default: AUTOKEY_NTPD_BUILD) in `workdir` (a path inside its rootfs)."""
     chosen = build(build_name)
     environ = ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'] + ['%s=%s' % kv for kv in (env or {}).items()]
-    return subprocess.run(['chroot', chosen.rootfs] + environ + ['sh', '-c', 'cd "$0" && exec "$1" "$@"', workdir,
+    return subprocess.run(['chroot', chosen.rootfs] + environ + ['sh', '-c', 'cd "$0" && program=$1 && shift && exec "$program" "$@"', workdir,
                                                                  chosen.path('ntp-keygen')] + list(args),
                           capture_output=True, text=True, check=False)
 

@@ -22,7 +22,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material 
 
 from ansible_collections.ntp.autokey.plugins.modules.status_info import keysdir_names, params_facts
 import ntplab
-from material import LOCAL_CLOCK, POLL, group_master, host_keys, install
+from material import LOCAL_CLOCK, POLL, group_master, host_keys, install, stock_iff_flags
 
 NTPQ_SYSTEM = ('rv 0', 'as')
 
@@ -127,7 +127,7 @@ def run_states(lab, settle_seconds=120, settled=None, stale=None):
 
 def _stock_trusted_host(host, query_from):
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
-    result = host.keygen('-T', '-I', '-H', '-s', 'th@lab', env=env)
+    result = host.keygen('-T', *stock_iff_flags(host.build), '-H', '-s', 'th@lab', env=env)
     assert result.returncode == 0, result.stderr
     stamped = sorted(n for n in os.listdir(host.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.'))[-1]
     link = os.path.join(host.host_keysdir, 'ntpkey_iffkey_lab')

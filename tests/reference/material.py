@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Write this collection's key material into a lab host's keysdir."""
 
+import re
+
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import GroupMaterial, read_source
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial
@@ -81,3 +83,14 @@ def identity_synchronised(host, scheme):
     flags = state['flags'] or 0
     return (flags & ALL_FLAGS == ALL_FLAGS and flags & 0xF0 == SCHEME_BIT[scheme] and state['ident'] == 'lab'
             and state['condition'] == 'sys.peer'), state
+
+
+def ntp_keygen_iff_default_fails(build):
+    """ntp-keygen 4.2.8p15 on OpenSSL 3 makes no IFF group at its default modulus: it exits 0 and writes nothing
+    (upstream bug 3802, fixed in 4.2.8p16). Users who import stock files from such a host meet it."""
+    return bool(re.match(r'ntpd 4\.2\.8p15\b', build.version())) and build.openssl_series() == '3'
+
+
+def stock_iff_flags(build):
+    """ntp-keygen's flags for a stock IFF group on `build`: its default, or -b 1024 where the default fails."""
+    return ['-I', '-b', '1024'] if ntp_keygen_iff_default_fails(build) else ['-I']

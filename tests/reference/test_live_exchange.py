@@ -14,7 +14,7 @@ import time
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse
 
 import ntplab
-from material import LOCAL_CLOCK, POLL, chain, host_keys, identity_synchronised, install
+from material import LOCAL_CLOCK, POLL, chain, host_keys, identity_synchronised, install, stock_iff_flags
 
 
 def _chain(lab, scheme):
@@ -25,7 +25,7 @@ def _chain(lab, scheme):
 def _stock_chain(lab):
     th, good, bad = lab.host('thstock'), lab.host('clrepaired'), lab.host('clstock')
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
-    result = th.keygen('-T', '-I', '-s', 'th@lab', env=env)
+    result = th.keygen('-T', *stock_iff_flags(th.build), '-s', 'th@lab', env=env)
     assert result.returncode == 0, result.stderr
     stamped = [n for n in os.listdir(th.host_keysdir) if n.startswith('ntpkey_IFFkey_lab.')][0]
     os.symlink(stamped, th.host_keysdir + '/ntpkey_iffkey_lab')

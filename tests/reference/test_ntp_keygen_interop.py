@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stock ntp-keygen 4.2.8p15 and this collection read each other's files."""
+"""Stock ntp-keygen and this collection read each other's files (the ntp-keygen of AUTOKEY_NTPD_BUILD)."""
 
 import os
 import shutil
@@ -13,7 +13,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.host_material import HostMaterial, MaterialError
 
 import ntplab
-from material import group_master, host_keys
+from material import group_master, host_keys, ntp_keygen_iff_default_fails, stock_iff_flags
 
 
 def on_disk(inside):
@@ -70,9 +70,22 @@ def test_we_adopt_fresh_ntp_keygen_host_material(workdir, signature):
         HostMaterial(keysdir, 'th', 'wrong', group='lab').plan()
 
 
+def test_ntp_keygen_default_iff_group(workdir):
+    env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
+    run = ntplab.keygen(workdir, '-T', '-I', '-s', 'th@lab', env=env)
+    made = [n for n in os.listdir(on_disk(workdir)) if n.startswith('ntpkey_IFFkey_lab.')]
+    assert run.returncode == 0, run.stderr
+    if ntp_keygen_iff_default_fails(ntplab.build()):
+        assert made == [], 'ntp-keygen 4.2.8p15 on OpenSSL 3 made an IFF group at its default modulus: %s' % made
+    else:
+        assert len(made) == 1, run.stderr
+
+
 @pytest.mark.parametrize('scheme, flags', [('iff', ['-I']), ('gq', ['-G', '-b', '512'])])
 def test_we_import_fresh_ntp_keygen_group_keys(workdir, scheme, flags):
     env = {'NTP_KEYGEN_PASSWORD': 'thpw'}
+    if scheme == 'iff':
+        flags = stock_iff_flags(ntplab.build())
     assert ntplab.keygen(workdir, '-T', '-s', 'th@lab', *flags, env=env).returncode == 0
     path = on_disk(workdir)
     kind = identity.SCHEMES[scheme].master_kind
