@@ -87,8 +87,8 @@ class Build:
 def _builds():
     builds = {DEBIAN11: Build(DEBIAN11, ROOTFS, '/usr')}
     for entry in os.environ.get('AUTOKEY_NTPD_BUILDS', '').split():
-        name, _, where = entry.partition('=')
-        rootfs, _, prefix = where.partition(':')
+        name, where = entry.split('=', 1) if '=' in entry else (entry, '')
+        rootfs, prefix = where.split(':', 1) if ':' in where else (where, '')
         builds[name] = Build(name, rootfs, prefix or None)
     return builds
 

@@ -119,10 +119,9 @@ def test_symmetric_keys_across_builds(lab, kind, form, capsys):
     middle = lab.host('mid', build_name=P18)
     client = lab.host('cl', build_name=P15_OPENSSL3)
     server.write_conf(ntpd_conf(server, [CONTROL, key], [1, 42], LOCAL_CLOCK))
-    middle.write_conf(ntpd_conf(middle, [CONTROL, key], [1, 42], ['server %s key 42 minpoll 3 maxpoll 3 iburst'
-                                                                   % server.address]))
-    client.write_conf(ntpd_conf(client, [CONTROL, key], [1, 42], ['server %s key 42 minpoll 3 maxpoll 3 iburst'
-                                                                   % middle.address]))
+    for host, upstream in ((middle, server), (client, middle)):
+        host.write_conf(ntpd_conf(host, [CONTROL, key], [1, 42],
+                                  ['server %s key 42 minpoll 3 maxpoll 3 iburst' % upstream.address]))
     for host in (server, middle, client):
         host.start()
     started = time.time()

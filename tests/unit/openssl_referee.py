@@ -20,7 +20,7 @@ LAB_ROOTFS = os.environ.get('AUTOKEY_LAB_ROOTFS', '/var/cache/ntp-autokey/bullse
 PASSWORD_VARIABLE = 'AUTOKEY_REFEREE_PASSWORD'
 
 
-class Referee(object):
+class Referee:
     def __init__(self, series, argv, where):
         self.series, self.argv, self.where = series, argv, where
         self.version = self._run(['version'], b'')[1].decode('ascii', 'replace').strip()
@@ -33,8 +33,7 @@ class Referee(object):
         env.pop(PASSWORD_VARIABLE, None)
         if password is not None:
             env[PASSWORD_VARIABLE] = password
-        done = subprocess.run(self.argv + args, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env, timeout=30, check=False)
+        done = subprocess.run(self.argv + args, input=data, capture_output=True, env=env, timeout=30, check=False)
         return done.returncode, done.stdout
 
     def accepts(self, pem_text, password=None, check=False):
@@ -70,7 +69,7 @@ def _found():
                 system.series = '3.0'
                 found.append(system)
     for pair in os.environ.get('AUTOKEY_REFEREE_OPENSSL', '').split():
-        series, _, path = pair.partition('=')
+        series, path = pair.split('=', 1) if '=' in pair else ('unknown', pair)
         found.append(Referee(series, [path], 'AUTOKEY_REFEREE_OPENSSL'))
     return found
 
