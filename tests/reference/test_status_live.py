@@ -4,6 +4,7 @@
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, ntpq, status
 
 import fleet_lab
+import ntplab
 
 EXPECTED = {
     'gs': 'iff verified', 'gsnokey': 'iff verified', 'cl': 'iff verified',
@@ -59,5 +60,5 @@ def test_verdicts_and_stale_trust_on_live_daemons(lab, capsys):
     for name in TRUSTING_TH:
         assert any('stale trust' in p for p in stale['problems'][name]), (name, stale['problems'].get(name))
     with capsys.disabled():
-        print('\nfleet verdicts on live ntpd 4.2.8p15 (settled, then the trusted host re-keyed):\n  '
-              + '\n  '.join(settled['lines'] + ['--- stale'] + stale['lines']))
+        print('\nfleet verdicts on live %s (settled, then the trusted host re-keyed):\n  '
+              % ntplab.build().version().split(' (')[0] + '\n  '.join(settled['lines'] + ['--- stale'] + stale['lines']))
