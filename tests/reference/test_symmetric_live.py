@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Key files written by symmetric_keys, loaded and used by ntpd 4.2.8p15 and chronyd 4.0 in network namespaces.
+"""Key files written by symmetric_keys, loaded and used by ntpd (AUTOKEY_NTPD_BUILD: 4.2.8p15 by default) and
+chronyd 4.0 in network namespaces. Where 4.2.8p18 behaves otherwise (SHA256 and SHA512 with chronyd, the words of
+its key-file errors), the test asserts what each build does.
 
 For each key type both daemons verify, one chain: ntpd server (stratum 1) -> chronyd -> ntpd client, every
 link authenticated by that key, both directions of the ntpd/chrony bridge. Then what the roles rely on for
@@ -98,6 +100,13 @@ def test_chain_authenticates_both_ways(lab, kind, form):
 
     def both():
         return chrony_authenticated(middle) and auth_ok(client)[0] == 'ok'
+    if kind in ('SHA256', 'SHA512') and not is_p15(server):
+        # ntpd 4.2.8p18 and chronyd 4.0 never authenticate each other with a digest longer than 20 bytes, either
+        # way: chronyd accepts no reply of the ntpd server, the ntpd client marks chronyd's replies bad
+        done, waited = ntplab.wait_for(lambda: chrony_authenticated(middle) or auth_ok(client)[0] == 'ok', 45, 1)
+        assert not done, 'authenticated after %d s: %s' % (waited, middle.chronyc('-N', 'authdata'))
+        assert auth_ok(client)[0] == 'bad' and chrony_auth_row(middle)[5] == '-'
+        return
     done, waited = ntplab.wait_for(both, 90, 1)
     assert done, 'not authenticated after %d s:\nchronyd:\n%s\n%s\nntpd client:\n%s\n%s' % (
         waited, middle.chronyc('-N', 'authdata'), middle.log()[-2000:], client.ntpq('as', 'rv &1'), client.log()[-2000:])
@@ -158,14 +167,20 @@ def test_controlkey_refuses_a_wrong_key(lab):
     assert 'Config Succeeded' in ntpq_auth(server, ':config trustedkey 1')
 
 
-BAD_LINES = [('2 SHA1 0011223344556677889g00112233', 'invalid hex digit for key 2'),
-             ('70000 MD5 abcdef', 'key 70000 > 65535 reserved for Autokey'),
-             ('2 MD5', 'no key for key 2'),
-             ('x MD5 abc', 'cannot change key x')]
+def is_p15(host):
+    """ntpd 4.2.8p15 (Debian 11's, or built on OpenSSL 3); 4.2.8p16 and newer read key files otherwise."""
+    return bool(re.match(r'ntpd 4\.2\.8p15\b', host.build.version()))
 
 
-@pytest.mark.parametrize('line, logged', BAD_LINES, ids=['hex', 'id', 'no-key', 'not-a-number'])
-def test_ntpd_rejects_a_whole_file_for_one_bad_line(lab, line, logged):
+# line, what 4.2.8p15 logs, what 4.2.8p18 logs
+BAD_LINES = [('2 SHA1 0011223344556677889g00112233', 'invalid hex digit for key 2', 'passwd has bad char for key 2'),
+             ('70000 MD5 abcdef', 'key 70000 > 65535 reserved for Autokey', None),
+             ('2 MD5', 'no key for key 2', None),
+             ('x MD5 abc', 'cannot change key x', None)]
+
+
+@pytest.mark.parametrize('line, logged, logged_p18', BAD_LINES, ids=['hex', 'id', 'no-key', 'not-a-number'])
+def test_ntpd_rejects_a_whole_file_for_one_bad_line(lab, line, logged, logged_p18):
     """Why the module never writes a line ntpd cannot read: ntpd then drops every key of the file, the
     controlkey too (docs/symmetric-keys.md, troubleshooting)."""
     server = lab.host('srv')
@@ -176,7 +191,7 @@ def test_ntpd_rejects_a_whole_file_for_one_bad_line(lab, line, logged):
     server.start()
     rejected, dummy = ntplab.wait_for(lambda: "rejecting file '%s' after 1 error(s)" % path in server.log(), 15, 0.2)
     assert rejected, server.log()
-    assert 'authreadkeys: %s' % logged in server.log()
+    assert 'authreadkeys: %s' % (logged if is_p15(server) else logged_p18 or logged) in server.log()
     assert 'Config Succeeded' not in ntpq_auth(server, ':config trustedkey 1')
 
 
@@ -188,7 +203,8 @@ def test_ntpd_skips_a_key_of_unknown_type(lab):
         handle.write('1 AES128CMAC %s\n2 NOSUCHDIGEST 00112233445566778899aabbccddeeff\n' % CONTROL['secret'])
     server.write_conf(['keys %s' % path, 'trustedkey 1', 'controlkey 1'])
     server.start()
-    logged, dummy = ntplab.wait_for(lambda: 'authreadkeys: invalid type for key 2' in server.log(), 15, 0.2)
+    message = 'invalid type for key 2' if is_p15(server) else 'unsupported type NOSUCHDIGEST for key 2'
+    logged, dummy = ntplab.wait_for(lambda: 'authreadkeys: ' + message in server.log(), 15, 0.2)
     assert logged, server.log()
     assert 'rejecting file' not in server.log()
     assert 'Config Succeeded' in ntpq_auth(server, ':config trustedkey 1')
