@@ -5,32 +5,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, ntpq, status
-from fleet_fixture import FLEET, snapshot
-
-SERVERS = ('th', 'gs', 'gsnokey')
+from fleet_fixture import FLEET, SETTLED_VERDICTS, assess_snapshot, only_association, snapshot
 
 
 def assess(state, host, **kw):
-    snap = snapshot(state, host)
-    kw.setdefault('offers', 'iff' if host in SERVERS else None)
-    return status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'], **kw)
+    return assess_snapshot(snapshot(state, host), host, **kw)
 
 
-def only_association(result):
-    autokey = [a for a in result['associations'] if a['state'] != 'none']
-    assert len(autokey) == 1
-    return autokey[0]
-
-
-@pytest.mark.parametrize('host, state, verdict', [
-    ('gs', 'verified', 'iff verified'),
-    ('gsnokey', 'verified', 'iff verified'),
-    ('cl', 'verified', 'iff verified'),
-    ('clnoident', 'tc-only', 'tc-only: no ident on the server line'),
-    ('clfallback', 'tc-fallback', 'tc-fallback: server offers no scheme'),
-    ('clbadparams', 'failing', 'failing: 103 bad_filestamp'),
-    ('clnoparams', 'failing', 'failing: no params file ntpkey_iffpar_lab'),
-])
+@pytest.mark.parametrize('host, state, verdict', SETTLED_VERDICTS)
 def test_settled_verdicts(host, state, verdict):
     assoc = only_association(assess('settled', host))
     assert (assoc['state'], assoc['verdict']) == (state, verdict)

@@ -4,22 +4,13 @@ ships it) and 4.2.8p18, each fleet of tests/reference/fleet_lab.py run on that b
 tests/reference/capture_ntpq.py (AUTOKEY_NTPD_BUILD): fixtures/ntpq/fleet-<build>.json. The same verdicts as on
 Debian 11's build (test_status.py), from what each build printed."""
 
-import glob
-import json
-import os
 import re
 
 import pytest
 
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, status
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet
 
-from helpers import FIXTURES
-
-BUILDS = {}
-for _path in sorted(glob.glob(os.path.join(FIXTURES, 'ntpq', 'fleet-*.json'))):
-    with open(_path) as _handle:
-        BUILDS[os.path.basename(_path)[len('fleet-'):-len('.json')]] = json.load(_handle)
-SERVERS = ('th', 'gs', 'gsnokey')
+from fleet_fixture import BUILDS, SETTLED_VERDICTS, assess_snapshot, only_association
 
 
 def test_the_builds_fleets_ask_for_were_captured():
@@ -29,27 +20,11 @@ def test_the_builds_fleets_ask_for_were_captured():
 
 
 def assess(build, state, host, **kw):
-    snap = BUILDS[build][state][host]
-    kw.setdefault('offers', 'iff' if host in SERVERS else None)
-    return status.assess(snap['system'], snap['peers'], snap['cryptostats'], snap['files'], **kw)
-
-
-def only_association(result):
-    autokey = [a for a in result['associations'] if a['state'] != 'none']
-    assert len(autokey) == 1
-    return autokey[0]
+    return assess_snapshot(BUILDS[build][state][host], host, **kw)
 
 
 @pytest.mark.parametrize('build', sorted(BUILDS))
-@pytest.mark.parametrize('host, state, verdict', [
-    ('gs', 'verified', 'iff verified'),
-    ('gsnokey', 'verified', 'iff verified'),
-    ('cl', 'verified', 'iff verified'),
-    ('clnoident', 'tc-only', 'tc-only: no ident on the server line'),
-    ('clfallback', 'tc-fallback', 'tc-fallback: server offers no scheme'),
-    ('clbadparams', 'failing', 'failing: 103 bad_filestamp'),
-    ('clnoparams', 'failing', 'failing: no params file ntpkey_iffpar_lab'),
-])
+@pytest.mark.parametrize('host, state, verdict', SETTLED_VERDICTS)
 def test_settled_verdicts(build, host, state, verdict):
     assoc = only_association(assess(build, 'settled', host))
     assert (assoc['state'], assoc['verdict']) == (state, verdict)
