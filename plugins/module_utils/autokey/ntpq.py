@@ -6,6 +6,8 @@
 rv output is `name=value` pairs separated by commas and line breaks; values
 may be quoted, and unquoted ones (reftime, filtdelay) may hold commas and
 spaces, so a value runs until the next `, name=` or line-leading `name=`.
+ntpsec's ntpq (1.2.2) writes some names with a space before the `=`
+(`keyid=20,  filtdelay =...`, seen live), so a name may be followed by blanks.
 """
 
 
@@ -15,8 +17,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import 
 
 SELECTION = ('reject', 'falsetick', 'excess', 'outlier', 'candidate', 'backup', 'sys.peer', 'pps.peer')
 _HEADER = re.compile(r'associd=(\d+) status=([0-9a-fA-F]{4})\b[^\n]*', re.ASCII)
-_NAME = re.compile(r'[\s,]*([A-Za-z_][A-Za-z0-9_.]*)=', re.ASCII)
-_NEXT = re.compile(r',\s*(?=[A-Za-z_][A-Za-z0-9_.]*=)|\n(?=[A-Za-z_][A-Za-z0-9_.]*=)', re.ASCII)
+_NAME = re.compile(r'[\s,]*([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=', re.ASCII)
+_NEXT = re.compile(r',\s*(?=[A-Za-z_][A-Za-z0-9_.]*[ \t]*=)|\n(?=[A-Za-z_][A-Za-z0-9_.]*[ \t]*=)', re.ASCII)
 _ROW = re.compile(r'^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]{4})\s+(yes|no)\s+(yes|no)\s+(\S+)\s+(\S+)(?:\s+(\S+))?\s+(\d+)\s*$', re.ASCII)
 
 

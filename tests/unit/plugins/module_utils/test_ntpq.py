@@ -42,6 +42,14 @@ def test_quoted_values_with_commas():
     assert pairs == [('version', 'a, b=c'), ('x', '1'), ('y', '2')]
 
 
+def test_names_with_a_blank_before_the_equals_sign():
+    """ntpsec 1.2.2's ntpq: `keyid=20,  filtdelay =...` and a continuation line that starts with blanks."""
+    text = 'associd=1 status=f61a conf\nkeyid=20,  filtdelay =\x1a\t0.09\t0.08,\npmode=4,\n  filtdisp =\t0.1,\nflash=00 ok'
+    values = dict(ntpq.read_variables(text)[0]['pairs'])
+    assert values['keyid'] == '20' and values['pmode'] == '4' and values['flash'] == '00 ok'
+    assert values['filtdelay'].split() == ['\x1a', '0.09', '0.08'] and values['filtdisp'] == '0.1'
+
+
 @pytest.mark.parametrize('text, message', [
     ('associd=0 status=0614 x\nversion="open', 'unterminated'),
     ('associd=0 status=0614 x\n!!!', 'unexpected text'),

@@ -45,3 +45,14 @@ def test_forbidden_key_type():
     result = reading('cl', key_types={21: 'MD5'}, forbidden_types=['MD5'])
     assert result['problems'] == ['10.89.0.13: uses key 21 of type MD5, which the policy forbids: roll it over to '
                                   'AES128CMAC (docs/symmetric-keys.md)']
+
+
+def test_ntpsec_client_authenticated_by_a_key_file_written_for_ntpd():
+    """ntpsec 1.2.2 (Debian 12's ntpd) with the key file symmetric_keys writes for ntpd, keyed to ntpd 4.2.8p15,
+    captured live: its ntpq prints `keyid=20,  filtdelay =...` (a space before '=', control bytes in the
+    values). The key ID is read as 20, not as the rest of the line."""
+    result = reading('ntpsec', key_types={20: 'AES128CMAC'})
+    [assoc] = result['associations']
+    assert (assoc['method'], assoc['key_id'], assoc['state']) == ('symmetric', 20, 'symmetric')
+    assert assoc['verdict'] == 'symmetric key 20 (AES128CMAC) ok'
+    assert result['synchronised_authenticated'] and result['problems'] == []
