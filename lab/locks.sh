@@ -36,12 +36,14 @@ PY
 # would keep packages the lock no longer names). Fails, naming the differences, if pip cannot reach the lock.
 locked_venv() {
     local dir=$1 lock=$2 drift
-    if [ -x "$dir/bin/pip" ] && [ -z "$(lock_drift "$dir" "$lock")" ]; then
-        echo "$(basename "$dir"): matches ${lock#"${here:-}/"} ($(lock_lines "$lock" | wc -l) packages)"
-        return 0
+    if [ -x "$dir/bin/pip" ]; then
+        drift=$(lock_drift "$dir" "$lock")
+        if [ -z "$drift" ]; then
+            echo "$(basename "$dir"): matches ${lock#"${here:-}/"} ($(lock_lines "$lock" | wc -l) packages)"
+            return 0
+        fi
+        echo "$(basename "$dir"): differs from ${lock#"${here:-}/"}, built anew ($(wc -l <<<"$drift") packages differ)"
     fi
-    [ -x "$dir/bin/pip" ] && echo "$(basename "$dir"): differs from ${lock#"${here:-}/"}, built anew" \
-        "($(lock_drift "$dir" "$lock" | wc -l) packages differ)"
     rm -rf "$dir"
     python3 -m venv "$dir"
     # --no-deps: the lock is complete, nothing outside it may come in; pip check then proves it consistent

@@ -44,6 +44,7 @@ class Build:
 
     def __init__(self, name, rootfs, prefix=None):
         self.name, self.rootfs = name, rootfs
+        self._version = None
         folders = [prefix + '/sbin', prefix + '/bin'] if prefix else [
             '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin']
         self.programs = {}
@@ -79,9 +80,21 @@ class Build:
         return match.group(1) if match else None
 
     def version(self):
-        """`ntpd --version`, e.g. 'ntpd 4.2.8p18@1.4062-o ...'."""
-        return subprocess.run(['chroot', self.rootfs, self.path('ntpd'), '--version'], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=30, check=False).stdout.strip()
+        """`ntpd --version`, e.g. 'ntpd 4.2.8p18@1.4062-o Sun Dec  6 14:33:32 UTC 2026 (3)' (read once)."""
+        if self._version is None:
+            self._version = subprocess.run(['chroot', self.rootfs, self.path('ntpd'), '--version'],
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30,
+                                           check=False).stdout.strip()
+        return self._version
+
+    def short_version(self):
+        """The version without the build's date, e.g. 'ntpd 4.2.8p18@1.4062-o Sun Dec  6 14:33:32 UTC 2026'."""
+        return self.version().split(' (')[0]
+
+    def release(self):
+        """The release, e.g. '4.2.8p15' ('' if the version cannot be read)."""
+        match = re.match(r'ntpd (4\.[0-9.]+(?:p[0-9]+)?)', self.version())
+        return match.group(1) if match else ''
 
 
 def _builds():

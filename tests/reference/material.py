@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Write this collection's key material into a lab host's keysdir."""
 
-import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDir
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.group_material import GroupMaterial, read_source
@@ -88,7 +87,7 @@ def identity_synchronised(host, scheme):
 def ntp_keygen_iff_default_fails(build):
     """ntp-keygen 4.2.8p15 on OpenSSL 3 makes no IFF group at its default modulus: it exits 0 and writes nothing
     (upstream bug 3802, fixed in 4.2.8p16). Users who import stock files from such a host meet it."""
-    return bool(re.match(r'ntpd 4\.2\.8p15\b', build.version())) and build.openssl_series() == '3'
+    return build.release() == '4.2.8p15' and build.openssl_series() == '3'
 
 
 def stock_iff_flags(build):

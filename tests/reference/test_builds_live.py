@@ -74,7 +74,7 @@ def test_autokey_chains_across_builds(lab, capsys):
         host.assert_off_the_clock()
     with capsys.disabled():
         print('\nAutokey across ntpd builds (%s):\n  %s' % (
-            '; '.join('%s: %s' % (name, ntplab.build(name).version().split(' (')[0]) for name in (DEBIAN11, P18, P15_OPENSSL3)),
+            '; '.join('%s: %s' % (name, ntplab.build(name).short_version()) for name in (DEBIAN11, P18, P15_OPENSSL3)),
             '\n  '.join(report)))
 
 

@@ -62,4 +62,4 @@ def test_every_accepted_host_key_size_completes_autokey(lab, capsys):
         assert re.search(r'sign cl@lab th@lab', cl.cryptostats()) is None  # CL is signed by its GS
         assert re.search(r'sign cl@lab gs@lab', cl.cryptostats())
     with capsys.disabled():
-        print('\nhost key sizes on %s:\n  ' % ntplab.build().version().split(' (')[0] + '\n  '.join(lines))
+        print('\nhost key sizes on %s:\n  ' % ntplab.build().short_version() + '\n  '.join(lines))

@@ -84,4 +84,4 @@ def test_identity_exchanges_on_live_daemons(lab, capsys):
     for host in lab.hosts:
         host.assert_off_the_clock()
     with capsys.disabled():
-        print('\nlive identity exchanges (%s):\n  ' % ntplab.build().version().split(' (')[0] + '\n  '.join(report))
+        print('\nlive identity exchanges (%s):\n  ' % ntplab.build().short_version() + '\n  '.join(report))

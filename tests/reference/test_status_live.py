@@ -61,4 +61,4 @@ def test_verdicts_and_stale_trust_on_live_daemons(lab, capsys):
         assert any('stale trust' in p for p in stale['problems'][name]), (name, stale['problems'].get(name))
     with capsys.disabled():
         print('\nfleet verdicts on live %s (settled, then the trusted host re-keyed):\n  '
-              % ntplab.build().version().split(' (')[0] + '\n  '.join(settled['lines'] + ['--- stale'] + stale['lines']))
+              % ntplab.build().short_version() + '\n  '.join(settled['lines'] + ['--- stale'] + stale['lines']))
