@@ -117,6 +117,12 @@ options:
     description: A command whose standard output is returned as RV(version) (for example V([ntpd, --version])).
     type: list
     elements: str
+  version_pattern:
+    description:
+      - A regular expression the output of O(version_command) must contain (Python C(re.search)); when it does
+        not, that is a difference naming the version found (for example ntpsec where the reference ntpd with
+        Autokey was deployed).
+    type: str
 notes:
   - Supports check mode; it reads only.
 '''
@@ -186,6 +192,7 @@ def main():
             service=dict(type='str'),
             service_manager=dict(type='str', default='systemd'),
             version_command=dict(type='list', elements='str'),
+            version_pattern=dict(type='str'),
         ),
         supports_check_mode=True,
     )
@@ -198,6 +205,11 @@ def main():
         if not MODE.match(item['mode']) or not item['path'].startswith('/'):
             module.fail_json(msg='%s: a path must be absolute and a mode four octal digits (%r)'
                              % (item['path'], item['mode']))
+
+    try:
+        re.compile(p['version_pattern'] or '')
+    except re.error as exc:
+        module.fail_json(msg='version_pattern %r is not a regular expression: %s' % (p['version_pattern'], exc))
 
     def run(argv):
         """rc, stdout, stderr; a command that cannot start is an rc of 127, read as a difference."""
@@ -219,6 +231,9 @@ def main():
     if p['version_command']:
         rc, out, dummy = run(p['version_command'])
         result['version'] = out.strip() if rc == 0 else ''
+        if p['version_pattern'] and not re.search(p['version_pattern'], result['version']):
+            found.append("%s says '%s', which is not the daemon wanted (/%s/)" % (
+                ' '.join(p['version_command']), result['version'][:120] or 'nothing', p['version_pattern']))
     module.exit_json(**result)
 
 

@@ -176,6 +176,20 @@ status:
       description: Group part of the CN.
       type: str
       sample: lab
+    version:
+      description: The daemon's version as ntpq shows it (system variable C(version)).
+      type: str
+      sample: ntpd 4.2.8p15@1.3728-o Wed Sep 23 11:46:38 UTC 2020 (1)
+    daemon_identity:
+      description:
+        - What that version says runs here. C(kind) is C(ntpd) (the reference ntpd built with OpenSSL, which has
+          Autokey), C(ntpd-no-openssl), C(ntpsec) (no Autokey; what Debian 12 and later install for the package
+          C(ntp)) or C(unknown); C(name) is for example C(ntpd 4.2.8p15) or C(ntpsec 1.2.2); C(autokey) whether
+          the daemon can run Autokey at all.
+        - "A host without Autokey flags on a daemon that replaced ntpd has the problem C(ntpsec 1.2.2 replaced
+          ntpd: Autokey is gone ...), with what it synchronises to and whether that is authenticated."
+      type: dict
+      sample: {kind: ntpsec, name: ntpsec 1.2.2, autokey: false}
     flags:
       description: The system flags word decoded (see the P(ntp.autokey.crypto_flags#filter) filter).
       type: dict
@@ -253,13 +267,17 @@ status:
         RV(status.daemon_started) is.
       type: bool
     problems:
-      description: What keeps this host from being protected, one sentence each; empty when all is well.
+      description:
+        - What keeps this host from being protected, one sentence each; empty when all is well.
+        - Includes O(config), or ntpsec's C(/etc/ntpsec/ntp.conf), holding a crypto password while others may
+          read it (Debian's ntpsec package copies C(/etc/ntp.conf) there with mode 0644 on the upgrade).
       type: list
       elements: str
 '''
 
 import os
 import re
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -291,6 +309,24 @@ def keysdir_names(path, mtimes=None):
 
 PARAMS_LINK = re.compile(r'^ntpkey_(iff|gq|mv)par_(?!.*[.][0-9]+$)')  # the links, not the stamped files
 LOCAL_SERVERS = ('', 'localhost', '127.0.0.1', '::1', 'ip6-localhost')
+# where Debian's ntpsec package copies /etc/ntp.conf, mode 0644, when an upgrade replaces ntpd (docs/ntpsec.md)
+NTPSEC_CONFIG = '/etc/ntpsec/ntp.conf'
+
+
+def exposed_passwords(paths):
+    """Findings for the configuration files among `paths` that hold a crypto password others may read. Only
+    regular files are read (a link or a device is not a configuration file ntpd wrote), at most 1 MiB of each."""
+    found = []
+    for path in sorted(set(paths)):
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_mode & 0o044:
+            finding = autokey_status.exposed_password(path, autokey_status.read_text(path, 1 << 20), info.st_mode)
+            if finding:
+                found.append(finding)
+    return found
 
 
 def _boot_time(proc):
@@ -310,10 +346,10 @@ def _processes(name, proc='/proc'):
     for pid in pids:
         try:
             with open(os.path.join(proc, pid, 'stat')) as handle:
-                stat = handle.read()
+                text = handle.read()
         except OSError:
             continue
-        command, rest = stat[stat.find('(') + 1:stat.rfind(')')], stat[stat.rfind(')') + 2:].split()
+        command, rest = text[text.find('(') + 1:text.rfind(')')], text[text.rfind(')') + 2:].split()
         if command == name and len(rest) > 19 and rest[1].isdigit() and rest[19].isdigit():
             found[int(pid)] = (boot + int(rest[19]) / float(os.sysconf('SC_CLK_TCK')), int(rest[1]))
     return found
@@ -496,6 +532,8 @@ def main():
                                        forbidden_types=module.params['forbidden_key_types'])
         if remote:
             result['cryptostats'] = 'not read: remote server'
+        else:
+            result['problems'] += exposed_passwords([module.params['config'], NTPSEC_CONFIG])
         result['daemon'] = dict((k, daemon[k]) for k in ('pid', 'source'))
         result.update(autokey_status.restart_facts(daemon['started'], mtimes))
     except AutokeyError as exc:

@@ -269,8 +269,13 @@ def _rows(name, status):
     if not status:
         return [(name, '-', '-', 'no status', '-', '-', '-')]
     rows = []
+    daemon = status.get('daemon_identity') or {}
     for assoc in status['associations']:
         if assoc['state'] == 'none':
+            if assoc['synchronised']:  # the time this host takes, with nothing proving where it came from
+                rows.append((name, assoc['address'], '-', 'no authentication' + (
+                    ' (%s, no Autokey)' % daemon['name'] if daemon.get('name') and not daemon.get('autokey') else ''),
+                    '-', '-', 'yes'))
             continue
         root = assoc.get('trust_root') or {}
         upstream = (assoc['cn'] or assoc['address']) + (' (%s)' % assoc['mode'] if assoc.get('mode') == 'bclient' else '')

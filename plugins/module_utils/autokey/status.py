@@ -184,6 +184,38 @@ def _cause(code, held, scheme):
 PKT_STRATUM = 0x0020  # flash TEST6: the server's packets say it is not synchronised (leap 11 or stratum 16)
 
 
+# ntpq's `version` system variable: the reference ntpd ("ntpd 4.2.8p15@1.3728-o Wed Sep 23 ..."; "-o" when built
+# with OpenSSL, which Autokey needs) or ntpsec ("ntpd ntpsec-1.2.2"), which has no Autokey
+_REFERENCE = re.compile(r'ntpd (4\.[0-9]+\.[0-9]+(?:p[0-9]+)?)(?:@[^ ]*?)?(-o)?(?: |\Z)')
+_NTPSEC = re.compile(r'ntpd ntpsec-([0-9][0-9A-Za-z.+~-]{0,30})')
+# a crypto line with a password (only the keyword is looked for: the password itself is never read into a result)
+_CRYPTO_PW = re.compile(r'^[ \t]*crypto\b[^#\n]*[ \t]pw[ \t]+[^ \t#\n]', re.M)
+
+
+def daemon_identity(version):
+    """What ntpq's `version` says runs here: {'kind': 'ntpd' (the reference ntpd with OpenSSL), 'ntpd-no-openssl',
+    'ntpsec' or 'unknown', 'name': 'ntpd 4.2.8p15' or 'ntpsec 1.2.2' (None when unknown), 'autokey': bool}."""
+    text = (version or '').strip()
+    found = _NTPSEC.match(text)
+    if found:
+        return dict(kind='ntpsec', name='ntpsec %s' % found.group(1), autokey=False)
+    found = _REFERENCE.match(text)
+    if found:
+        return dict(kind='ntpd' if found.group(2) else 'ntpd-no-openssl', name='ntpd %s' % found.group(1),
+                    autokey=bool(found.group(2)))
+    return dict(kind='unknown', name=None, autokey=False)
+
+
+def exposed_password(path, text, mode):
+    """The finding for a configuration file that holds a crypto password and that others may read, or ''.
+    `text` is the file's text, `mode` its permission bits."""
+    if mode & 0o044 and _CRYPTO_PW.search(text or ''):
+        return ('%s holds the crypto password and is readable by others (mode %04o): make it 0600 or remove the '
+                'crypto line, and treat the password as exposed (a new autokey_password, which renews the host key)'
+                % (path, mode & 0o7777))
+    return ''
+
+
 def _upstream(assoc):
     """Whether the server of an association is synchronised; None before anything was heard from it.
     ntpq keeps the leap and stratum of the last packet ntpd accepted, so the flash bits of the last packet
@@ -284,7 +316,8 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         upstream_leap=values.get('leap'), upstream_heard=values.get('pmode', '0') != '0',
         flash_bits=_hex(values.get('flash')),
         upstream_stratum=number(values.get('stratum')),
-        authentic=status['authentic'], flash=values.get('flash'), step=word['step'] if word else None,
+        # ntpd sets the authentic bit on packets that carry no MAC too: only with authenb is it authentication
+        authentic=status['authentic'] and status['authenable'], flash=values.get('flash'), step=word['step'] if word else None,
         waiting_for=word['waiting_for'] if word else None, proof=stats['proof'],
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
         trail=[c['subject'] for c in chain],
@@ -327,7 +360,7 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
     system_word = flags.decode(values['flags'], 'system') if 'flags' in values else None
     group = own.split('@', 1)[1] if own and '@' in own else None
     result = dict(
-        host=own, group=group, flags=system_word, offers=system_word['schemes'] if system_word else [],
+        host=own, group=group, version=values.get('version'), daemon_identity=daemon_identity(values.get('version')), flags=system_word, offers=system_word['schemes'] if system_word else [],
         stratum=number(values.get('stratum')), system_peer=number(values.get('peer')),
         signature=values.get('signature'), certificates=certificates,
         cryptostats='read' if cryptostats_text is not None else 'not available',
@@ -366,8 +399,7 @@ def problems(result, require_identity=True, offers=None):
     found = []
     word = result['flags']
     if word is None and not any(a.get('method') == 'symmetric' for a in result['associations']):
-        return ['Autokey is off: ntpd shows no crypto flags (no crypto line in ntp.conf, or an ntpd without '
-                'OpenSSL)']
+        return [_autokey_off(result)]
     if word is None:  # symmetric keys only: symmetric_problems() judges them
         return []
     if offers and offers not in result['offers']:
@@ -396,6 +428,26 @@ def problems(result, require_identity=True, offers=None):
             continue
         found.append('%s: %s%s' % (who, assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
     return found
+
+
+def _autokey_off(result):
+    """Why a host without crypto flags and symmetric associations has no Autokey, and what it takes time from."""
+    daemon = result.get('daemon_identity') or daemon_identity(None)
+    if daemon['kind'] == 'ntpsec':
+        why = ('%s replaced ntpd: Autokey is gone (ntpsec has none, and ignores the crypto and keysdir lines and '
+               'everything from "autokey" on a server line; Debian 12 and later install it for the package ntp)'
+               % daemon['name'])
+    elif daemon['kind'] == 'ntpd-no-openssl':
+        why = 'Autokey is off: %s was built without OpenSSL (its version lacks "-o")' % daemon['name']
+    elif daemon['kind'] == 'ntpd':
+        why = 'Autokey is off: %s shows no crypto flags (no crypto line in its configuration)' % daemon['name']
+    else:
+        why = ('Autokey is off: the daemon shows no crypto flags and its version (%s) is not the reference ntpd '
+               'built with OpenSSL' % (result.get('version') or 'not shown'))
+    peer = [a for a in result['associations'] if a['synchronised']]
+    if peer and not peer[0]['authentic']:
+        return '%s; synchronised without authentication to %s' % (why, peer[0]['address'])
+    return '%s; %s' % (why, 'synchronised to %s' % peer[0]['address'] if peer else 'not synchronised')
 
 
 def _unsynchronised(assoc):

@@ -182,3 +182,23 @@ def test_chronyd_running_for(tmp_path, processes, pidfile, judged):
         (tmp_path / 'chronyd.pid').write_text(pidfile + '\n')
     found = status_info.chronyd_running_for(proc, str(tmp_path / 'chronyd.pid'), now=5000)
     assert found == (None if judged is None else pytest.approx(5000 - 1000 - judged))
+
+
+def test_a_readable_config_with_the_crypto_password_is_a_problem(tmp_path):
+    """The file the upgrade to ntpsec leaves (mode 0644, the crypto line kept) is named; a private one, a link or
+    a missing one is not, and the password never reaches the result."""
+    conf = tmp_path / 'ntp.conf'
+    conf.write_text('crypto host cl pw lab-secret-pw\nserver gs autokey ident lab\n')
+    conf.chmod(0o644)
+    result, dummy = run(tmp_path, 'cl', config=str(conf))
+    exposed = [p for p in result['status']['problems'] if 'readable by others' in p]
+    assert exposed == ['%s holds the crypto password and is readable by others (mode 0644): make it 0600 or remove '
+                       'the crypto line, and treat the password as exposed (a new autokey_password, which renews the '
+                       'host key)' % conf]
+    assert 'lab-secret-pw' not in repr(result)
+    conf.chmod(0o600)
+    assert status_info.exposed_passwords([str(conf), str(tmp_path / 'missing')]) == []
+    link = tmp_path / 'link.conf'
+    link.symlink_to(conf)
+    conf.chmod(0o644)
+    assert status_info.exposed_passwords([str(link)]) == []
