@@ -25,6 +25,8 @@ import uuid
 
 ROOTFS = os.environ.get('AUTOKEY_LAB_ROOTFS', '/var/cache/ntp-autokey/bullseye')
 CHRONY_ROOTFS = os.environ.get('AUTOKEY_LAB_CHRONY_ROOTFS', ROOTFS + '-chrony')
+# the ntp rootfs ready for its upgrade to Debian 12 (lab/rootfs.sh upgrade): copied by the tests that upgrade it
+UPGRADE_ROOTFS = ROOTFS + '-upgrade'
 CAP_SYS_TIME = 25
 SUBNET = '192.0.2.%d'
 # one file per live lab, named by its id, holding the pid of the process that made it
@@ -110,6 +112,12 @@ BUILDS = _builds()
 DEFAULT_BUILD = os.environ.get('AUTOKEY_NTPD_BUILD', DEBIAN11)
 
 
+def add_build(name, rootfs, prefix=None):
+    """Make a root file system a build of this run (for example a copy a test upgrades)."""
+    BUILDS[name] = Build(name, rootfs, prefix)
+    return BUILDS[name]
+
+
 def build(name=None):
     """The build `name` (default: AUTOKEY_NTPD_BUILD); an unknown name is an error naming the variable."""
     name = name or DEFAULT_BUILD
@@ -157,6 +165,8 @@ class Host:
 
     rootfs = ROOTFS
     daemon = 'ntpd'
+    # the configuration file ntpd reads, inside the rootfs; None: the lab's own (write_conf)
+    config = None
 
     def __init__(self, lab, name, address, build_name=None):
         self.lab, self.name, self.address = lab, name, address
@@ -186,7 +196,7 @@ class Host:
             handle.write('\n'.join(conf) + '\n')
 
     def command(self):
-        return '%s -n -c %s/ntp.conf' % (self.build.path('ntpd'), self.root)
+        return '%s -n -c %s' % (self.build.path('ntpd'), self.config or self.root + '/ntp.conf')
 
     def keygen(self, *args, env=None):
         """This host's build of ntp-keygen, run in its keysdir."""

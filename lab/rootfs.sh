@@ -6,9 +6,9 @@
 #           packages downloaded for a migration to chrony
 #   chrony  chronyd/chronyc 4.0 (bullseye) or 4.3 (bookworm)
 # Tests run the daemons from it inside network namespaces; molecule imports
-# it as a podman image.
+# it as a podman image. Or, with upgrade, the ntp rootfs ready for its upgrade to SUITE (below).
 #
-# Usage: lab/rootfs.sh [DIR [ntp|chrony [SUITE]]]
+# Usage: lab/rootfs.sh [DIR [ntp|chrony|upgrade [SUITE]]]
 #   (default: $AUTOKEY_LAB_ROOTFS or /var/cache/ntp-autokey/bullseye, ntp, bullseye)
 set -euo pipefail
 
@@ -40,10 +40,32 @@ if [ -z "$mirror" ]; then
     echo "lab/rootfs.sh: no Debian mirror found in /etc/apt/sources.list{,.d}; set AUTOKEY_LAB_MIRROR" >&2
     exit 2
 fi
+# upgrade: the ntp rootfs (AUTOKEY_LAB_ROOTFS) with SUITE's sources and every package of its upgrade downloaded,
+# nothing installed. A test copies it, runs ntpd 4.2.8p15 there on the collection's files, then the upgrade
+# itself, offline, as a host's `apt full-upgrade` does it (tests/reference/test_upgrade_to_ntpsec.py).
+if [ "$daemon" = upgrade ]; then
+    source_root=${AUTOKEY_LAB_ROOTFS:-/var/cache/ntp-autokey/bullseye}
+    stamp="$root/.ntp-autokey-rootfs"
+    stamp_text="upgrade of $source_root ($(stat -c %Y "$source_root/.ntp-autokey-rootfs")) to $suite"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
+        echo "rootfs ready: $root"
+        exit 0
+    fi
+    rm -rf "$root"
+    mkdir -p "$root"
+    tar -C "$source_root" --exclude='./srv/*' --exclude='./tmp/*' --exclude=./.ntp-autokey-rootfs -cf - . | tar -C "$root" -xf -
+    echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
+    chroot "$root" apt-get update -qq
+    chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get full-upgrade -y -qq --download-only >/dev/null
+    echo "$(find "$root/var/cache/apt/archives" -name '*.deb' | wc -l) packages of the upgrade to $suite downloaded"
+    printf '%s' "$stamp_text" >"$stamp"
+    echo "rootfs ready: $root"
+    exit 0
+fi
 case $daemon in
     ntp) packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis) ;;
     chrony) packages=(chrony python3 python3-cryptography) ;;
-    *) echo "unknown daemon '$daemon': ntp or chrony" >&2; exit 2 ;;
+    *) echo "unknown daemon '$daemon': ntp, chrony or upgrade" >&2; exit 2 ;;
 esac
 packages+=(libcap2-bin iproute2 procps openssl sudo python3-apt)
 stamp="$root/.ntp-autokey-rootfs"

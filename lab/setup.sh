@@ -43,3 +43,6 @@ AUTOKEY_LAB_ROOTFS="${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bul
 # chrony 4.3 (Debian 12) for the chrony role's second platform
 "$here/lab/rootfs.sh" "$home/bookworm-chrony" chrony bookworm
 AUTOKEY_LAB_ROOTFS="$home/bookworm-chrony" "$here/lab/image.sh" localhost/ntp-autokey-lab:bookworm-chrony
+# Debian 11's ntp host ready for the upgrade to Debian 12, which replaces ntpd by ntpsec (docs/ntpsec.md)
+"$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-upgrade" upgrade bookworm
+AUTOKEY_LAB_ROOTFS="${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-upgrade" "$here/lab/image.sh" localhost/ntp-autokey-lab:bullseye-upgrade

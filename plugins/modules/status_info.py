@@ -95,6 +95,15 @@ options:
     type: list
     elements: str
     default: []
+  replaced:
+    description:
+      - Upstreams whose ntpd was replaced by a daemon without Autokey (ntpsec after an upgrade to Debian 12), as
+        address (a name or an IP, as the server lines write it) to a text naming the host and what runs there
+        (C(playbooks/verify.yml) writes the host, then the daemon in parentheses). An Autokey association with one of them is C(blocked), a final verdict, even
+        while its flags still show what was verified before the switch. C(playbooks/verify.yml) passes the hosts
+        whose own reading named such a daemon. Names are resolved here, as ntpd resolved them.
+    type: dict
+    default: {}
   cryptostats:
     description:
       - ntpd's cryptostats file. Without it the identity proof is inferred from the flags and errors are unknown.
@@ -277,6 +286,7 @@ status:
 
 import os
 import re
+import socket
 import stat
 import time
 
@@ -311,6 +321,22 @@ PARAMS_LINK = re.compile(r'^ntpkey_(iff|gq|mv)par_(?!.*[.][0-9]+$)')  # the link
 LOCAL_SERVERS = ('', 'localhost', '127.0.0.1', '::1', 'ip6-localhost')
 # where Debian's ntpsec package copies /etc/ntp.conf, mode 0644, when an upgrade replaces ntpd (docs/ntpsec.md)
 NTPSEC_CONFIG = '/etc/ntpsec/ntp.conf'
+
+
+def resolved(upstreams):
+    """{IP address: text} for {name or address: text}: each name as getaddrinfo gives it (what ntpd did with the
+    server line), the name itself too; a name that does not resolve keeps only itself."""
+    found = {}
+    for name, text in (upstreams or {}).items():
+        name, text = str(name), str(text)
+        found[name] = text
+        try:
+            infos = socket.getaddrinfo(name, 123, 0, socket.SOCK_DGRAM)
+        except (socket.error, UnicodeError, ValueError):
+            continue
+        for info in infos:
+            found[info[4][0]] = text
+    return found
 
 
 def exposed_passwords(paths):
@@ -492,6 +518,7 @@ def main():
             pidfile=dict(type='path', default='/run/ntpd.pid'),
             service=dict(type='str'),
             stuck=dict(type='list', elements='str', default=[]),
+            replaced=dict(type='dict', default={}),
             daemon=dict(type='str', default='ntpd', choices=['ntpd', 'chrony']),
             chronyc=dict(type='str', default='chronyc'),
             keys_file=dict(type='path', default='/etc/ntp/ntp.keys'),
@@ -529,7 +556,8 @@ def main():
                                        require_identity=module.params['require_identity'],
                                        offers=module.params['offers'], params=params,
                                        stuck=module.params['stuck'], key_types=types,
-                                       forbidden_types=module.params['forbidden_key_types'])
+                                       forbidden_types=module.params['forbidden_key_types'],
+                                       replaced=resolved(module.params['replaced']))
         if remote:
             result['cryptostats'] = 'not read: remote server'
         else:

@@ -208,13 +208,13 @@ def _verdict(host):
             for a in result['associations'] if a['state'] != 'none']
 
 
-def _wait(what, predicate, timeout, log):
+def wait_logged(what, predicate, timeout, log):
     value, took = ntplab.wait_for(predicate, timeout, 1.0)
     log.append('%s: %s after %.0f s' % (what, 'yes' if value else 'NO', took))
     return value
 
 
-def _verified(host):
+def verified(host):
     return any(v == 'iff verified' and sync for v, sync, dummy in _verdict(host))
 
 
@@ -238,8 +238,8 @@ def run_unmanaged_states(lab, log=None):
         log.append('%s: %s' % (state, dict((n, _verdict(hosts[n])) for n in (names or ('gs', 'cl', 'cl2'))
                                            if n != 'thx')))
 
-    _wait('gs, cl, cl2 verified', lambda: all(_verified(h) for h in (gs, cl, cl2)), 240, log)
-    _wait('clstock 10e, clmv 10e', lambda: _error(hosts['clstock'], '10e') and _error(hosts['clmv'], '10e'), 60, log)
+    wait_logged('gs, cl, cl2 verified', lambda: all(verified(h) for h in (gs, cl, cl2)), 240, log)
+    wait_logged('clstock 10e, clmv 10e', lambda: _error(hosts['clstock'], '10e') and _error(hosts['clmv'], '10e'), 60, log)
     take('settled')
     # the customer re-keys the trusted host with ntp-keygen (new host key, certificate, IFF key) and restarts it
     key, dummy, second = _stock_trusted_host(thx, gs)
@@ -251,12 +251,12 @@ def run_unmanaged_states(lab, log=None):
     # a client restarted on the old params while its group server still runs on the old material
     cl2.stop()
     cl2.start()
-    _wait('cl2 restarted, old params, gs stale: verified', lambda: _verified(cl2), 120, log)
+    wait_logged('cl2 restarted, old params, gs stale: verified', lambda: verified(cl2), 120, log)
     take('stale_client_restarted', ['gs', 'cl', 'cl2'])
     # the group server restarted on its old params and old server key
     gs.stop()
     gs.start()
-    _wait('gs restarted on old params: 103', lambda: _error(gs, '103'), 60, log)
+    wait_logged('gs restarted on old params: 103', lambda: _error(gs, '103'), 60, log)
     time.sleep(20)
     cl2.stop()
     cl2.start()
@@ -266,28 +266,28 @@ def run_unmanaged_states(lab, log=None):
     _install_from(gs, key)
     gs.stop()
     gs.start()
-    _wait('gs with new params verified', lambda: _verified(gs), 120, log)
+    wait_logged('gs with new params verified', lambda: verified(gs), 120, log)
     _install_from(cl, key)
     cl.stop()
     cl.start()
     cl2.stop()
     cl2.start()
-    _wait('cl (new params) 103 against gs on the old server key', lambda: _error(cl, '103'), 90, log)
-    _wait('cl2 (old params) verified against gs on the old server key', lambda: _verified(cl2), 90, log)
+    wait_logged('cl (new params) 103 against gs on the old server key', lambda: _error(cl, '103'), 90, log)
+    wait_logged('cl2 (old params) verified against gs on the old server key', lambda: verified(cl2), 90, log)
     take('stale_server_key', ['gs', 'cl', 'cl2'])
     # remedy: the new server key on gs, restart gs, then the clients on new params
     _install_from(gs, key, server=True, params=False)
     gs.stop()
     gs.start()
-    _wait('cl (new params, not restarted) verified again after gs restarted', lambda: _verified(cl), 120, log)
+    wait_logged('cl (new params, not restarted) verified again after gs restarted', lambda: verified(cl), 120, log)
     take('server_key_renewed', ['gs', 'cl', 'cl2'])  # cl2 still runs on the old params
     cl2.stop()
     cl2.start()
-    _wait('cl2 restarted on the old params against gs on the new server key: 103', lambda: _error(cl2, '103'), 90, log)
+    wait_logged('cl2 restarted on the old params against gs on the new server key: 103', lambda: _error(cl2, '103'), 90, log)
     take('client_left_on_old_params', ['gs', 'cl2'])
     _install_from(cl2, key)
     cl2.stop()
     cl2.start()
-    _wait('cl2 new params verified', lambda: _verified(cl2), 120, log)
+    wait_logged('cl2 new params verified', lambda: verified(cl2), 120, log)
     take('remedied', ['thx', 'gs', 'cl', 'cl2'])
     return hosts, states

@@ -265,6 +265,17 @@ def stuck(statuses):
                   and any(a['state'] != 'none' for a in s.get('associations', [])))
 
 
+def replaced(statuses):
+    """{inventory name: 'name (daemon)'} of the hosts that run no Autokey-capable ntpd where one was deployed (ntpsec
+    after an upgrade to Debian 12, an ntpd built without OpenSSL): their Autokey clients can never verify them."""
+    found = {}
+    for name, status in statuses.items():
+        daemon = (status or {}).get('daemon_identity') or {}
+        if daemon.get('kind') in ('ntpsec', 'ntpd-no-openssl') and not status.get('flags'):
+            found[name] = '%s (%s)' % (name, daemon['name'])
+    return found
+
+
 def _rows(name, status):
     if not status:
         return [(name, '-', '-', 'no status', '-', '-', '-')]
@@ -272,7 +283,10 @@ def _rows(name, status):
     daemon = status.get('daemon_identity') or {}
     for assoc in status['associations']:
         if assoc['state'] == 'none':
-            if assoc['synchronised']:  # the time this host takes, with nothing proving where it came from
+            # a host without Autokey (replaced ntpd, crypto off): the time it takes, with nothing proving where it
+            # came from (a trusted host's own time sources and reference clocks are not the fleet's to judge)
+            if (assoc['synchronised'] and 'daemon_identity' in status and not status.get('flags')
+                    and not assoc['address'].startswith('127.127.')):
                 rows.append((name, assoc['address'], '-', 'no authentication' + (
                     ' (%s, no Autokey)' % daemon['name'] if daemon.get('name') and not daemon.get('autokey') else ''),
                     '-', '-', 'yes'))
@@ -309,7 +323,7 @@ def _about_unmanaged(text):
 
 def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmanaged=False):
     """{'ok', 'problems': {host: [..]}, 'accepted': {host: [..]}, 'lines': table, notes and findings, 'trusted',
-    'stuck'} for `hosts` (inventory names, in order).
+    'stuck', 'replaced'} for `hosts` (inventory names, in order).
 
     `results` maps inventory names to what status_info returned (registered), for hosts that ran it.
     `unmanaged` describes trusted hosts Ansible does not manage (see unmanaged_references); with
@@ -350,4 +364,4 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
         for text in accepted.get(name, []):
             lines.append('%s: accepted (verify_accept_stale_unmanaged): %s' % (name, text))
     return dict(ok=not problems, problems=problems, accepted=accepted, lines=lines, trusted=sorted(cn for cn in refs if cn),
-                stuck=stuck(statuses))
+                stuck=stuck(statuses), replaced=replaced(statuses))

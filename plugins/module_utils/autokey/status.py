@@ -298,7 +298,16 @@ def judge_symmetric(assoc, key_types=None):
     return 'pending', 'pending: first authenticated answer with %s' % named, ''
 
 
-def association(block, events, certificates, own_host, files, params=None, stuck=(), key_types=None):
+def judge_replaced(assoc, upstream):
+    """(state, verdict, hint) of an Autokey association whose server no longer runs an ntpd with Autokey: `upstream`
+    names it and what runs there now (e.g. 'gs (ntpsec 1.2.2)'). Final: waiting cannot change it, and flags the
+    client still shows are from before the switch."""
+    return ('blocked', 'blocked: its server %s has no Autokey (it replaced ntpd there)' % upstream,
+            'migrate that host (playbooks/migrate.yml) or bring back the reference ntpd there: nothing it sends can '
+            'be verified until then')
+
+
+def association(block, events, certificates, own_host, files, params=None, stuck=(), key_types=None, replaced=None):
     values, dummy = ntpq.variables(block)
     status = ntpq.peer_status(block['status'])
     address = values.get('srcadr', '')
@@ -332,6 +341,9 @@ def association(block, events, certificates, own_host, files, params=None, stuck
     if symmetric:
         assoc['state'], assoc['verdict'], assoc['hint'] = judge_symmetric(assoc, key_types)
         return assoc
+    if assoc['method'] == 'autokey' and (replaced or {}).get(address):
+        assoc['state'], assoc['verdict'], assoc['hint'] = judge_replaced(assoc, replaced[address])
+        return assoc
     assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files, params, stuck)
     if assoc['state'] == 'verified' and not assoc['proof']:
         assoc['proof'] = 'inferred: VRFY with ident %s and %s offered (no cryptostats line for it)' % (
@@ -340,12 +352,13 @@ def association(block, events, certificates, own_host, files, params=None, stuck
 
 
 def assess(system_text, peers_text, cryptostats_text=None, files=None, require_identity=True, offers=None,
-           now=None, params=None, stuck=(), key_types=None, forbidden_types=()):
+           now=None, params=None, stuck=(), key_types=None, forbidden_types=(), replaced=None):
     """Everything status_info returns about one host (see its RETURN documentation).
 
     `params`: {link name: read_params facts} of the params files in the keysdir; `stuck`: CNs of upstreams
     known to stay unsynchronised (their own verdicts are final), so that waiting for them is a verdict too;
-    `key_types`: {key ID: type} of the symmetric key file; `forbidden_types`: key types the policy refuses."""
+    `key_types`: {key ID: type} of the symmetric key file; `forbidden_types`: key types the policy refuses;
+    `replaced`: {address: 'name (daemon)'} of upstreams whose ntpd was replaced by a daemon without Autokey."""
     now = time.time() if now is None else now
     files = files or {}
     params = params or {}
@@ -367,7 +380,7 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
         files=files, params=params)
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
-    result['associations'] = [association(b, events, certificates, own, files, params, stuck, key_types)
+    result['associations'] = [association(b, events, certificates, own, files, params, stuck, key_types, replaced)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
     waiting = [a for a in trusting if a['cn'] not in stuck]  # trust that can still complete and synchronise

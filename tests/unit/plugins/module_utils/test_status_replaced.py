@@ -10,6 +10,7 @@ import os
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, status
+from fleet_fixture import assess_snapshot, snapshot
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ntpq')
 
@@ -103,3 +104,10 @@ def test_daemon_identity_never_raises(version):
 def test_exposed_password_never_raises_and_never_repeats_the_text(text, mode):
     finding = status.exposed_password('/etc/ntp.conf', text, mode)
     assert finding == '' or (finding.startswith('/etc/ntp.conf holds') and mode & 0o044)
+
+
+def test_a_trusted_host_on_its_reference_clock_keeps_its_own_row():
+    """The 'no authentication' row is for hosts without Autokey: a trusted host's local clock is its design."""
+    th = assess_snapshot(snapshot('settled', 'th'), 'th')
+    row = [line for line in fleet.report({'th': {'status': th}}, ['th'], ['th'])['lines'] if line.startswith('th ')][0]
+    assert '(own clock)' in row and 'offers IFF' in row and 'no authentication' not in row
