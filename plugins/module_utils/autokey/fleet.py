@@ -299,6 +299,9 @@ def _rows(name, status):
     if not rows and status.get('own_clock_stratum'):
         rows.append((name, '(own clock)', '-', 'serves its own clock at stratum %s' % status['own_clock_stratum'], '-', '-',
                      'yes'))
+    if not rows and daemon.get('name') and not daemon.get('autokey'):
+        rows.append((name, '-', '-', 'no Autokey (%s)' % daemon['name'], '-', '-',
+                     'yes' if status.get('synchronised') else 'no'))
     if not rows:
         word = (status.get('flags') or {}).get('word', '-')
         offers = '/'.join(status.get('offers', [])).upper() or 'no scheme'

@@ -111,3 +111,13 @@ def test_a_trusted_host_on_its_reference_clock_keeps_its_own_row():
     th = assess_snapshot(snapshot('settled', 'th'), 'th')
     row = [line for line in fleet.report({'th': {'status': th}}, ['th'], ['th'])['lines'] if line.startswith('th ')][0]
     assert '(own clock)' in row and 'offers IFF' in row and 'no authentication' not in row
+
+
+def test_an_unsynchronised_replaced_host_is_not_shown_as_serving_its_own_clock():
+    """Right after the upgrade ntpsec has no source yet (no iburst left on its server line)."""
+    system = fixture('upgraded-ntpsec-system.txt').replace('peer=17767, ', '')
+    peers = fixture('upgraded-ntpsec-peers.txt').replace('status=b61a', 'status=9014')
+    result = status.assess(system, peers)
+    assert result['problems'][0].endswith('; not synchronised')
+    row = [line for line in fleet.report({'gs': {'status': result}}, ['gs'])['lines'] if line.startswith('gs ')][0]
+    assert 'no Autokey (ntpsec 1.2.2)' in row and '(own clock)' not in row and row.endswith('no')
