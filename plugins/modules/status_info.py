@@ -332,7 +332,7 @@ def resolved(upstreams):
         found[name] = text
         try:
             infos = socket.getaddrinfo(name, 123, 0, socket.SOCK_DGRAM)
-        except (socket.error, UnicodeError, ValueError):
+        except (OSError, UnicodeError, ValueError):
             continue
         for info in infos:
             found[info[4][0]] = text

@@ -373,14 +373,16 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
     system_word = flags.decode(values['flags'], 'system') if 'flags' in values else None
     group = own.split('@', 1)[1] if own and '@' in own else None
     result = dict(
-        host=own, group=group, version=values.get('version'), daemon_identity=daemon_identity(values.get('version')), flags=system_word, offers=system_word['schemes'] if system_word else [],
+        host=own, group=group, version=values.get('version'), daemon_identity=daemon_identity(values.get('version')),
+        flags=system_word, offers=system_word['schemes'] if system_word else [],
         stratum=number(values.get('stratum')), system_peer=number(values.get('peer')),
         signature=values.get('signature'), certificates=certificates,
         cryptostats='read' if cryptostats_text is not None else 'not available',
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
         files=files, params=params)
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
-    result['associations'] = [association(b, events, certificates, own, files, params, stuck, key_types, replaced)
+    result['associations'] = [association(b, events, certificates, own, files, params, stuck, key_types,
+                                          replaced)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
     waiting = [a for a in trusting if a['cn'] not in stuck]  # trust that can still complete and synchronise
