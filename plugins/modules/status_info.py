@@ -98,10 +98,11 @@ options:
   replaced:
     description:
       - Upstreams whose ntpd was replaced by a daemon without Autokey (ntpsec after an upgrade to Debian 12), as
-        address (a name or an IP, as the server lines write it) to a text naming the host and what runs there
-        (C(playbooks/verify.yml) writes the host, then the daemon in parentheses). An Autokey association with one of them is C(blocked), a final verdict, even
-        while its flags still show what was verified before the switch. C(playbooks/verify.yml) passes the hosts
-        whose own reading named such a daemon. Names are resolved here, as ntpd resolved them.
+        address (a name or an IP, as the server lines write it) to a text naming the host and what runs there.
+        An Autokey association with one of them is C(blocked), a final verdict, even while its flags still show
+        what was verified before the switch. Names are resolved here, as ntpd resolved them.
+      - C(playbooks/verify.yml) passes the upstreams whose own reading named such a daemon (the host, then the
+        daemon in parentheses).
     type: dict
     default: {}
   cryptostats:
