@@ -298,7 +298,7 @@ def judge_symmetric(assoc, key_types=None):
     return 'pending', 'pending: first authenticated answer with %s' % named, ''
 
 
-def judge_replaced(assoc, upstream):
+def judge_replaced(upstream):
     """(state, verdict, hint) of an Autokey association whose server no longer runs an ntpd with Autokey: `upstream`
     names it and what runs there now (e.g. 'gs (ntpsec 1.2.2)'). Final: waiting cannot change it, and flags the
     client still shows are from before the switch."""
@@ -342,7 +342,7 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         assoc['state'], assoc['verdict'], assoc['hint'] = judge_symmetric(assoc, key_types)
         return assoc
     if assoc['method'] == 'autokey' and (replaced or {}).get(address):
-        assoc['state'], assoc['verdict'], assoc['hint'] = judge_replaced(assoc, replaced[address])
+        assoc['state'], assoc['verdict'], assoc['hint'] = judge_replaced(replaced[address])
         return assoc
     assoc['state'], assoc['verdict'], assoc['hint'] = judge(assoc, files, params, stuck)
     if assoc['state'] == 'verified' and not assoc['proof']:
