@@ -97,6 +97,19 @@ options:
       - MV client keys to revoke. Changes the server key; servers must receive it and restart.
     type: list
     elements: int
+  aliases:
+    description:
+      - More names for the server key and params links, each a certificate subject (V(host@group)): the links
+        C(ntpkey_<scheme>key_<alias>) and C(ntpkey_<scheme>par_<alias>) point to the same files as those named
+        after O(group), and follow them when they change.
+      - ntpd 4.2.6 opens the group files under the subject of the Trust Root certificate its chain ends in (its
+        C(crypto ident)), not under the group; the roles give it the subjects of the group's trust roots on
+        hosts that run 4.2.6 (docs/ntpd-4.2.6.md).
+      - A regular file under an alias name is refused, never overwritten.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   export_passphrase:
     description:
       - Return RV(server_key_export), the server key encrypted with this password, to install on another host.
@@ -224,6 +237,13 @@ params_link:
   returned: when O(params=true)
   type: str
   sample: /etc/ntp/ntpkey_iffpar_lab
+alias_links:
+  description: The links O(aliases) adds (server key and params under each alias).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/ntp/ntpkey_iffkey_th1@lab, /etc/ntp/ntpkey_iffpar_th1@lab]
+  version_added: 0.2.0
 params_export:
   description: Client params file text (public), to install with O(content) on other hosts.
   returned: when params can be made from the material
@@ -280,6 +300,7 @@ def main():
         mv_client=dict(type='int', default=1),
         mv_revoked=dict(type='list', elements='int'),
         export_passphrase=dict(type='str', no_log=True),
+        aliases=dict(type='list', elements='str', default=[]),
     )
     argument_spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -303,7 +324,7 @@ def main():
                              server_key=p['server_key'], params=p['params'], mv_keys=p['mv_keys'],
                              mv_client=p['mv_client'], mv_revoked=p['mv_revoked'],
                              regenerate=p['regenerate'], backup=p['backup'],
-                             replace_before=replace_before(module))
+                             replace_before=replace_before(module), aliases=p['aliases'])
 
     material, result = run(module, build)
     result.update(material.exports(p['export_passphrase']))

@@ -119,6 +119,14 @@ options:
         description: MV client key number these params are for.
         type: int
         default: 1
+      aliases:
+        description:
+          - More names for the group's server key and params links, as O(ntp.autokey.group_keys#module:aliases):
+            the subjects of the trust roots a host running ntpd 4.2.6 may meet (docs/ntpd-4.2.6.md).
+        type: list
+        elements: str
+        default: []
+        version_added: 0.2.0
 seealso:
   - module: ntp.autokey.group_keys
   - module: ntp.autokey.group_keys_info
@@ -293,6 +301,7 @@ def main():
             server_key=dict(type='str', no_log=True),
             source_passphrase=dict(type='str', no_log=True),
             mv_client=dict(type='int', default=1),
+            aliases=dict(type='list', elements='str', default=[]),
         )),
     )
     argument_spec.update(COMMON_ARGS)

@@ -5,6 +5,7 @@ their FQCN): roles/ntpd/templates/ntp.conf.j2 (render) and roles/chrony/template
 import os
 
 import jinja2
+import yaml
 from ansible.plugins.filter.core import comment
 
 from ansible_collections.ntp.autokey.plugins.filter.ntp_conf import FilterModule
@@ -43,10 +44,17 @@ def _template(path):
 _TEMPLATES = {}
 
 
-def render(**variables):
+def dialect(release):
+    """The ntpd role's dialect data for `release` ('4.2.6' or '4.2.8'), as vars/main.yml loads it."""
+    with open(os.path.join(ROOT, 'roles', 'ntpd', 'vars', 'dialects', release + '.yml')) as handle:
+        return yaml.safe_load(handle)
+
+
+def render(release='4.2.8', **variables):
+    """ntp.conf as the ntpd role renders it on a host whose ntpd speaks the dialect of `release`."""
     if TEMPLATE not in _TEMPLATES:
         _TEMPLATES[TEMPLATE] = _template(TEMPLATE)
-    return _TEMPLATES[TEMPLATE].render(dict(DEFAULTS, **variables))
+    return _TEMPLATES[TEMPLATE].render(dict(DEFAULTS, __ntpd_dialect=dialect(release), **variables))
 
 
 def render_chrony(**variables):

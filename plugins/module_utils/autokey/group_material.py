@@ -17,7 +17,7 @@ import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import identity
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import (
-    MAX_TEXT, EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name)
+    MAX_TEXT, EnvelopeError, KeyFile, check_name, file_name, link_name, parse, split_name, subject_name)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import read_file
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material import (
@@ -223,25 +223,41 @@ def check_source_choice(generate, has_source):
 
 def member_material(keysdir, group, passphrase, given, regenerate='partial_idempotence', backup=True):
     """The group material of a group server or client from the texts its trusted host exports (`given`: scheme,
-    params, and for a group server server_key with source_passphrase, mv_client): a GroupMaterial each."""
-    scheme, parts = given['scheme'], []
+    params, and for a group server server_key with source_passphrase, mv_client, aliases): a GroupMaterial each."""
+    scheme, parts, aliases = given['scheme'], [], given.get('aliases') or ()
     if given.get('server_key'):
         source = read_given(scheme, group, content=given['server_key'], passphrase=given.get('source_passphrase'),
                             where='group_material.server_key')
         parts.append(GroupMaterial(keysdir, scheme, group, passphrase=passphrase, source=source, params=False,
-                                   regenerate=regenerate, backup=backup))
+                                   regenerate=regenerate, backup=backup, aliases=aliases))
     source = read_given(scheme, group, content=given['params'], where='group_material.params')
     if source is None:
         raise MaterialError('group_material.params is empty: give the params text the trusted host exports')
     parts.append(GroupMaterial(keysdir, scheme, group, source=source, server_key=False,
-                               mv_client=given.get('mv_client', 1), regenerate=regenerate, backup=backup))
+                               mv_client=given.get('mv_client', 1), regenerate=regenerate, backup=backup,
+                               aliases=aliases))
     return parts
+
+
+def check_alias(name):
+    """An alias is a certificate subject (`host@group` or `host`): ntpd 4.2.6 opens the group files under the
+    subject of the Trust Root certificate its chain ends in, not under the group name."""
+    if not isinstance(name, str):
+        raise MaterialError('alias %r is not a certificate subject (host@group)' % (name,))
+    host, dummy, group = name.partition('@')
+    try:
+        subject_name(host, group or None)
+        if dummy and not group:
+            raise EnvelopeError('nothing after "@"')
+    except EnvelopeError as exc:
+        raise MaterialError('alias %r is not a certificate subject (host@group): %s' % (name, exc))
+    return name
 
 
 class GroupMaterial(Material):
     def __init__(self, keysdir, scheme, group, passphrase=None, generate=False, size=None, source=None,
                  server_key=True, params=True, mv_keys=4, mv_client=1, mv_revoked=None,
-                 regenerate='partial_idempotence', backup=True, replace_before=None):
+                 regenerate='partial_idempotence', backup=True, replace_before=None, aliases=()):
         if scheme not in identity.SCHEMES:
             raise MaterialError('scheme must be one of iff, gq, mv')
         check_source_choice(generate, source is not None)
@@ -258,6 +274,11 @@ class GroupMaterial(Material):
         self.master_link = master_link(scheme, group)
         self.server_link = link_name('%skey' % scheme, group)
         self.params_link = link_name('%spar' % scheme, group)
+        # more names for the same files (check_alias): {role: [link, ...]}, and those this run points anew
+        names = sorted(set(check_alias(a) for a in aliases) - {group})
+        self.alias_links = {'server': [link_name('%skey' % scheme, a) for a in names if server_key],
+                            'params': [link_name('%spar' % scheme, a) for a in names if params]}
+        self.alias_changes = {}
         self.actions = {}
         self.replaced = {}
         self.material = None
@@ -299,8 +320,25 @@ class GroupMaterial(Material):
             self._plan_copy('server', self.server_link, self.passphrase, material.server_key())
         if self.want_params:
             self._plan_copy('params', self.params_link, None, material.client_params(self.mv_client))
+        self._plan_aliases()
         self._check_exchange()
         return dict(self.actions)
+
+    def _plan_aliases(self):
+        """Alias links follow their role's link: new whenever it changes, else where they do not point with it."""
+        for role, main in (('server', self.server_link), ('params', self.params_link)):
+            for link in self.alias_links[role]:
+                entry = self.dir.resolve(link)
+                if entry.name == link or not entry.replaceable:
+                    raise MaterialError('%s is a file, not a link: ntpd 4.2.6 opens the %s under this name, which '
+                                        'the collection keeps as a link to the group\'s file. Move it out of the keys '
+                                        'directory and run again' % (self.dir.join(link), role))
+                changed = role in self.actions or (role == 'server' and 'master' in self.actions)
+                if changed or entry.name is None or entry.name != self.dir.link_target(main):
+                    self.alias_changes[link] = role
+                    self.actions['%s alias' % link] = 'link for ntpd 4.2.6 %s' % (
+                        'follows the %s' % role if changed else 'missing' if entry.name is None and not entry.problem
+                        else 'points elsewhere')
 
     def _plan_copy(self, role, link, passphrase, wanted):
         if self.generate and role == 'server' and self.cls.master_is_server:
@@ -341,7 +379,11 @@ class GroupMaterial(Material):
     def write(self, tx):
         """Stage the planned files (Material.apply): never params of one group key beside the server key
         of another."""
-        replaced = []
+        replaced, staged = [], {}
+
+        def link(name, target):
+            tx.link(name, target)
+            staged[name] = target
         fs = self.material.filestamp
         master_is_server = self.generate and self.cls.master_is_server
         if 'master' in self.actions:
@@ -349,23 +391,26 @@ class GroupMaterial(Material):
             name = file_name(self.cls.master_kind, self.group, fs)
             body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
             tx.write(name, KeyFile(name, fs, body).text())
-            tx.link(self.master_link, name)
+            link(self.master_link, name)
             if self.master.name != name:
                 replaced.append(self.master.name)
             if master_is_server and self.want_server:
-                tx.link(self.server_link, name)
+                link(self.server_link, name)
         elif 'server' in self.actions and master_is_server:
-            tx.link(self.server_link, self.master.name)
-        for role, link, kind, text in (
+            link(self.server_link, self.master.name)
+        for role, main, kind, text in (
                 ('server', self.server_link, '%skey' % self.scheme, self.server_text),
                 ('params', self.params_link, '%spar' % self.scheme, self.params_text)):
             if role not in self.actions or (role == 'server' and master_is_server):
                 continue
             name = file_name(kind, self.group, fs)
             tx.write(name, text(name))
-            tx.link(link, name)
+            link(main, name)
             if self.replaced.get(role) != name:
                 replaced.append(self.replaced.get(role))
+        for alias, role in sorted(self.alias_changes.items()):
+            main = self.server_link if role == 'server' else self.params_link
+            tx.link(alias, staged.get(main) or self.dir.link_target(main))
         return replaced
 
     def server_text(self, name, passphrase=None):
@@ -400,5 +445,6 @@ class GroupMaterial(Material):
     def facts(self):
         facts = self.material.facts(self.group)
         facts.update(server_key_link=self.dir.join(self.server_link) if self.want_server else None,
-                     params_link=self.dir.join(self.params_link) if self.want_params else None)
+                     params_link=self.dir.join(self.params_link) if self.want_params else None,
+                     alias_links=[self.dir.join(link) for role in ('server', 'params') for link in self.alias_links[role]])
         return facts

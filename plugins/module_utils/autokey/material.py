@@ -208,7 +208,11 @@ class Joined:
     def _merged(self, what):
         merged = {}
         for part in self.parts[1:]:
-            merged.update((k, v) for k, v in getattr(part, what)().items() if v is not None)
+            for key, value in getattr(part, what)().items():
+                if isinstance(value, list):  # lists of the parts add up (alias_links)
+                    merged[key] = merged.get(key, []) + value
+                elif value is not None:
+                    merged[key] = value
         return dict(getattr(self.parts[0], what)(), **{self.others_key: merged})
 
     def describe(self):

@@ -100,3 +100,41 @@ def test_symmetric_part_is_included_and_holds_the_keyed_servers():
 def test_symmetric_values_that_would_change_the_file_are_refused(variables, named):
     with pytest.raises(AnsibleFilterError, match=named):
         render(__ntpd_part='symmetric', **dict(dict(ntpd_keys=[{'id': 1}]), **variables))
+
+
+# -- the dialect of ntpd 4.2.6 (roles/ntpd/vars/dialects/4.2.6.yml) --------------------------------------------
+
+ROOTED = dict(CRYPTO, trust_root='th1@lab')
+
+
+@pytest.mark.parametrize('release, crypto, server', [
+    ('4.2.8', ['crypto', 'host', 'gs1', 'ident', 'lab', 'pw', 'Secret-pw'],
+     ['server', '192.0.2.10', 'autokey', 'ident', 'lab', 'iburst', 'minpoll', '3', 'maxpoll', '4']),
+    # 4.2.6: the group is the Trust Root's subject, named once on the crypto line; `ident` on a server line is a
+    # syntax error there
+    ('4.2.6', ['crypto', 'host', 'gs1', 'ident', 'th1@lab', 'pw', 'Secret-pw'],
+     ['server', '192.0.2.10', 'autokey', 'iburst', 'minpoll', '3', 'maxpoll', '4']),
+])
+def test_each_release_names_the_group_its_own_way(release, crypto, server):
+    got = commands(render(release, ntpd_crypto=ROOTED, ntpd_servers=[SERVER]))
+    assert crypto in got and server in got
+
+
+def test_a_4_2_6_client_names_its_trust_root_and_a_4_2_8_client_its_server_lines():
+    client = dict(host='cl1', ident='', password='Secret-pw', trust_root='th1@lab')
+    assert ['crypto', 'host', 'cl1', 'ident', 'th1@lab', 'pw', 'Secret-pw'] in commands(
+        render('4.2.6', ntpd_crypto=client, ntpd_servers=[SERVER]))
+    assert ['crypto', 'host', 'cl1', 'pw', 'Secret-pw'] in commands(
+        render('4.2.8', ntpd_crypto=client, ntpd_servers=[SERVER]))
+
+
+def test_4_2_6_has_no_ident_line():
+    for release, lines in (('4.2.8', [['ident', 'lab']]), ('4.2.6', [])):
+        got = commands(render(release, ntpd_crypto=ROOTED, ntpd_ident='lab', ntpd_broadcastclient=True))
+        assert [c for c in got if c[0] == 'ident'] == lines
+
+
+def test_a_trust_root_that_would_change_the_file_is_refused():
+    with pytest.raises(AnsibleFilterError) as error:
+        render('4.2.6', ntpd_crypto=dict(ROOTED, trust_root='th1@lab pw x'))
+    assert 'ntpd_crypto.trust_root' in str(error.value)

@@ -289,4 +289,61 @@ def test_exports_and_facts_come_from_the_source(tmp_path, scheme):
     m, dummy = run(tmp_path, scheme, generate=True)
     source = read_source(scheme, (tmp_path / m.master_link).read_text(), 'thpw', group='lab')
     assert source.exports('lab', client=1)['params_export'] == m.exports()['params_export']
-    assert source.facts('lab') == dict((k, v) for k, v in m.facts().items() if not k.endswith('_link'))
+    assert source.facts('lab') == dict((k, v) for k, v in m.facts().items() if not k.endswith(('_link', '_links')))
+
+
+# -- aliases: the names ntpd 4.2.6 opens the group files under ------------------------------------------------
+
+def _targets(path):
+    return dict((n, os.readlink(str(path / n))) for n in os.listdir(str(path)) if os.path.islink(str(path / n)))
+
+
+def test_aliases_point_with_the_group_links_and_follow_a_rollover(tmp_path, scheme):
+    first, reasons = run(tmp_path, scheme, generate=True, aliases=['th1@lab', 'th2@lab'])
+    links = _targets(tmp_path)
+    for alias in ('th1@lab', 'th2@lab'):
+        assert links['ntpkey_%skey_%s' % (scheme, alias)] == links['ntpkey_%skey_lab' % scheme]
+        assert links['ntpkey_%spar_%s' % (scheme, alias)] == links['ntpkey_%spar_lab' % scheme]
+    assert sorted(first.facts()['alias_links']) == sorted(
+        str(tmp_path / ('ntpkey_%s%s_%s' % (scheme, role, a))) for role in ('key', 'par') for a in ('th1@lab', 'th2@lab'))
+    before = snapshot(tmp_path)
+    again = GroupMaterial(KeysDir(str(tmp_path)), scheme, 'lab', passphrase='thpw', generate=True, size=SIZES[scheme],
+                          aliases=['th1@lab', 'th2@lab'])
+    assert again.plan() == {} and snapshot(tmp_path) == before
+    second, reasons = run(tmp_path, scheme, generate=True, regenerate='always', aliases=['th1@lab', 'th2@lab'])
+    links = _targets(tmp_path)
+    assert str(second.material.filestamp) in links['ntpkey_%spar_th2@lab' % scheme]
+    assert links['ntpkey_%skey_th1@lab' % scheme] == links['ntpkey_%skey_lab' % scheme]
+
+
+def test_an_alias_added_later_is_a_change_of_its_own(tmp_path):
+    run(tmp_path, 'iff', generate=True)
+    dummy, reasons = run(tmp_path, 'iff', generate=True, aliases=['th1@lab'])
+    assert reasons == {'ntpkey_iffkey_th1@lab alias': 'link for ntpd 4.2.6 missing',
+                       'ntpkey_iffpar_th1@lab alias': 'link for ntpd 4.2.6 missing'}
+
+
+def test_a_member_gets_aliases_for_what_it_holds_only(tmp_path):
+    th, cl = tmp_path / 'th', tmp_path / 'cl'
+    th.mkdir()
+    cl.mkdir()
+    master, dummy = run(th, 'iff', generate=True, params=False)
+    run(cl, 'iff', passphrase=None, source=read_source('iff', master.exports('t')['params_export']), server_key=False,
+        aliases=['th1@lab'])
+    assert sorted(_targets(cl)) == ['ntpkey_iffpar_lab', 'ntpkey_iffpar_th1@lab']
+
+
+@pytest.mark.parametrize('alias', ['th1@', '@lab', 'th 1@lab', '../th1@lab', 'th1@lab@x', '', 5])
+def test_an_alias_that_is_no_subject_is_refused(tmp_path, alias):
+    with pytest.raises(MaterialError) as refused:
+        GroupMaterial(KeysDir(str(tmp_path)), 'iff', 'lab', passphrase='x', generate=True, size=512, aliases=[alias])
+    assert 'is not a certificate subject' in str(refused.value)
+
+
+def test_a_file_under_an_alias_name_is_refused_and_kept(tmp_path):
+    (tmp_path / 'ntpkey_iffpar_th1@lab').write_text('an operator file')
+    with pytest.raises(MaterialError) as refused:
+        run(tmp_path, 'iff', generate=True, aliases=['th1@lab'])
+    assert 'ntpkey_iffpar_th1@lab is a file, not a link' in str(refused.value)
+    assert os.listdir(str(tmp_path)) == ['ntpkey_iffpar_th1@lab']
+    assert (tmp_path / 'ntpkey_iffpar_th1@lab').read_text() == 'an operator file'

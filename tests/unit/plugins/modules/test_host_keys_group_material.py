@@ -40,7 +40,7 @@ def test_group_server_material_in_one_call_then_idempotent(tmp_path, export):
     assert result['group_material'] == dict(scheme='iff', group='lab', filestamp=fs, bits=512,
                                             fingerprint=export['fingerprint'],
                                             server_key_link=str(tmp_path / 'ntpkey_iffkey_lab'),
-                                            params_link=str(tmp_path / 'ntpkey_iffpar_lab'))
+                                            params_link=str(tmp_path / 'ntpkey_iffpar_lab'), alias_links=[])
     names = set(os.listdir(str(tmp_path)))
     assert {'ntpkey_iffkey_lab', 'ntpkey_iffkey_lab.%d' % fs, 'ntpkey_iffpar_lab', 'ntpkey_iffpar_lab.%d' % fs,
             'ntpkey_host_m1', 'ntpkey_cert_m1'} <= names
