@@ -11,6 +11,10 @@ Identity verdict of an association (reference section 5.4):
 * VRFY with ident and a scheme bit: only a real identity exchange sets it;
 * VRFY without ident: certificate-only trust (TC), any Trust Root passes;
 * VRFY with ident but no scheme bit: the server offers no scheme, TC fallback.
+
+ntpd 4.2.6 has one group per host, its `crypto ident` (ntpq's system variable `group`), and no ident per
+association: there the association's ident is that group, and VRFY without it is certificate-only trust
+(docs/ntpd-4.2.6.md). It opens the params under the subject of the Trust Root, not the group.
 """
 
 
@@ -188,6 +192,8 @@ PKT_STRATUM = 0x0020  # flash TEST6: the server's packets say it is not synchron
 # with OpenSSL, which Autokey needs) or ntpsec ("ntpd ntpsec-1.2.2"), which has no Autokey
 _REFERENCE = re.compile(r'ntpd (4\.[0-9]+\.[0-9]+(?:p[0-9]+)?)(?:@[^ ]*?)?(-o)?(?: |\Z)')
 _NTPSEC = re.compile(r'ntpd ntpsec-([0-9][0-9A-Za-z.+~-]{0,30})')
+# ntpd 4.2.6 and older: the group is the host's crypto ident, not a word of each server line
+_HOST_GROUP = re.compile(r'ntpd 4\.[0-2]\.[0-6](?![0-9])')
 # a crypto line with a password (only the keyword is looked for: the password itself is never read into a result)
 _CRYPTO_PW = re.compile(r'^[ \t]*crypto\b[^#\n]*[ \t]pw[ \t]+[^ \t#\n]', re.M)
 
@@ -235,13 +241,21 @@ def judge(assoc, files, params=None, stuck=()):
     `params`: facts of the params files (read_params) by link name; `stuck`: CNs of upstreams that are not
     synchronised and will not be without a fix there (an association waiting for one of them is blocked)."""
     word = assoc['flags']
+    errors = assoc['errors']
+    if word is None and assoc['ident'] and (len(errors) >= 2 or (errors and assoc['restarts'])):
+        last = errors[-1]  # ntpd 4.2.6 shows no flags between the restarts of a failing association
+        return 'failing', 'failing: %s %s' % (last['code'], last['text']), _missing_params(assoc, files) or last['hint']
     if word is None and assoc['ident']:  # configured with autokey ident, the server has not answered yet
         return 'pending', 'pending: assoc (no answer from the server yet)', 'check that the server runs and is reachable'
     if word is None:
         return 'none', 'not an Autokey association', ''
     ident, offered = assoc['ident'], word['schemes']
-    errors = assoc['errors']
     if word['bits']['VRFY']:
+        if not ident and assoc.get('host_group'):
+            return ('tc-only', 'tc-only: no crypto ident (%s)' % assoc['host_group'],
+                    'certificate-only trust: %s runs the identity exchange only with "crypto ... ident <subject of the '
+                    'trusted host>" (the ntpd role writes it); add it and give this host the params under that name'
+                    % assoc['host_group'])
         if not ident:
             return ('tc-only', 'tc-only: no ident on the server line',
                     'certificate-only trust: any host with a Trust Root certificate of that name would pass; '
@@ -252,10 +266,11 @@ def judge(assoc, files, params=None, stuck=()):
                     'server key on the upstream and restart it')
         return 'verified', '%s verified' % offered[0], ''
     waiting = word.get('waiting_for') or 'assoc'
-    if ident and offered and files and not _params_link(files, offered[0], ident):
-        return ('failing', 'failing: no params file ntpkey_%spar_%s' % (offered[0], ident),
+    params_name = _params_name(assoc)
+    if ident and offered and files and not _params_link(files, offered[0], params_name):
+        return ('failing', 'failing: no params file ntpkey_%spar_%s' % (offered[0], params_name),
                 'the client cannot run the identity exchange and restarts the association (10f); install the params')
-    held = (params or {}).get('ntpkey_%spar_%s' % (offered[0], ident)) if ident and offered else None
+    held = (params or {}).get('ntpkey_%spar_%s' % (offered[0], params_name)) if ident and offered else None
     if errors:
         last = errors[-1]
         cause = _cause(last['code'], held, offered[0] if offered else None)
@@ -277,6 +292,29 @@ def judge(assoc, files, params=None, stuck=()):
         return 'pending', 'pending: %s' % waiting, ('%s is not synchronised: it sends no certificate and no signature '
                                                     'until it is' % (assoc['cn'] or assoc['address']))
     return 'pending', 'pending: %s' % waiting, ''
+
+
+def _received_root(received):
+    """The self-signed certificate among those cryptostats says were received (ntpd 4.2.6 keeps no trail while an
+    association restarts), as {'subject': ..., 'filestamp': ...}, or None."""
+    roots = [c for c in received if c['subject'] == c['issuer']]
+    return dict(subject=roots[-1]['subject'], filestamp=roots[-1]['filestamp']) if roots else None
+
+
+def _params_name(assoc):
+    """The name the params are opened under: the group, or on ntpd 4.2.6 the Trust Root's subject."""
+    if assoc.get('host_group') and assoc.get('trust_root'):
+        return assoc['trust_root']['subject']
+    return assoc['ident']
+
+
+def _missing_params(assoc, files):
+    """The hint for a failing association whose params are not on disk (any scheme), or ''."""
+    name = _params_name(assoc)
+    if not files or not name or any(_params_link(files, s, name) for s in ('iff', 'gq', 'mv')):
+        return ''
+    return 'no params file ntpkey_<scheme>par_%s: %s opens the params under that name' % (
+        name, assoc.get('host_group') or 'ntpd')
 
 
 def judge_symmetric(assoc, key_types=None):
@@ -307,7 +345,10 @@ def judge_replaced(upstream):
             'be verified until then')
 
 
-def association(block, events, certificates, own_host, files, params=None, stuck=(), key_types=None, replaced=None):
+def association(block, events, certificates, own_host, files, params=None, stuck=(), key_types=None, replaced=None,
+                host_group=None):
+    """One association judged. `host_group`: {'name': 'ntpd 4.2.6p5', 'group': crypto ident or None} where the
+    daemon names the group once for the host (ntpd 4.2.6), else None."""
     values, dummy = ntpq.variables(block)
     status = ntpq.peer_status(block['status'])
     address = values.get('srcadr', '')
@@ -317,10 +358,14 @@ def association(block, events, certificates, own_host, files, params=None, stuck
     chain = trail(certificates, cn, own_host) if cn else []
     root = chain[-1] if chain and chain[-1]['self_signed'] else None
     received = dict((c['subject'], c['filestamp']) for c in stats['certificates'])
+    # (on ntpd 4.2.6 the host's group is the ident of its Autokey associations only: those with crypto flags, or
+    # that cryptostats shows at work while they restart and show none)
+    autokey_seen = word is not None or bool(stats['errors'] or stats['certificates'] or stats['proof'])
     assoc = dict(
         assid=block['associd'], address=address, cn=cn, signature=values.get('signature'),
         mode=MODES.get(values.get('hmode')),
-        ident=values.get('ident') or None, flags=word, reach=values.get('reach'),
+        ident=values.get('ident') or (host_group or {}).get('group') if autokey_seen else values.get('ident') or None,
+        flags=word, reach=values.get('reach'), host_group=(host_group or {}).get('name'),
         selection=status['selection'], synchronised=status['selection'] in ('sys.peer', 'pps.peer'),
         upstream_leap=values.get('leap'), upstream_heard=values.get('pmode', '0') != '0',
         flash_bits=_hex(values.get('flash')),
@@ -331,7 +376,8 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
         trail=[c['subject'] for c in chain],
         received=[dict(subject=c['subject'], issuer=c['issuer'], filestamp=c['filestamp']) for c in stats['certificates']],
-        trust_root=dict(root, filestamp=received.get(root['subject'])) if root else None)
+        trust_root=dict(root, filestamp=received.get(root['subject'])) if root else (
+            _received_root(stats['certificates']) if host_group else None))
     assoc['upstream_synchronised'] = _upstream(assoc)
     key_id = number(values.get('keyid'))
     symmetric = word is None and not assoc['ident'] and key_id is not None and 1 <= key_id <= 65535
@@ -381,8 +427,11 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
         files=files, params=params)
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
+    host_group = None
+    if _HOST_GROUP.match(values.get('version') or ''):
+        host_group = dict(name=result['daemon_identity']['name'], group=values.get('group') or None)
     result['associations'] = [association(b, events, certificates, own, files, params, stuck, key_types,
-                                          replaced)
+                                          replaced, host_group)
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
     waiting = [a for a in trusting if a['cn'] not in stuck]  # trust that can still complete and synchronise

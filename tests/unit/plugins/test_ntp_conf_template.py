@@ -138,3 +138,10 @@ def test_a_trust_root_that_would_change_the_file_is_refused():
     with pytest.raises(AnsibleFilterError) as error:
         render('4.2.6', ntpd_crypto=dict(ROOTED, trust_root='th1@lab pw x'))
     assert 'ntpd_crypto.trust_root' in str(error.value)
+
+
+def test_4_2_6_leaves_out_restrict_source():
+    restrict = ['default nomodify', 'source notrap nomodify noquery']
+    assert [c for c in commands(render('4.2.6', ntpd_restrict=restrict)) if c[0] == 'restrict'] == [
+        ['restrict', 'default', 'nomodify']]
+    assert len([c for c in commands(render('4.2.8', ntpd_restrict=restrict)) if c[0] == 'restrict']) == 2
