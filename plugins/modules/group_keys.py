@@ -99,7 +99,7 @@ options:
     elements: int
   aliases:
     description:
-      - More names for the server key and params links, each a certificate subject (V(host@group)): the links
+      - More names for the server key and params links, each a certificate subject (V(host@group)). The links
         C(ntpkey_<scheme>key_<alias>) and C(ntpkey_<scheme>par_<alias>) point to the same files as those named
         after O(group), and follow them when they change.
       - ntpd 4.2.6 opens the group files under the subject of the Trust Root certificate its chain ends in (its

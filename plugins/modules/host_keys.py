@@ -121,8 +121,8 @@ options:
         default: 1
       aliases:
         description:
-          - More names for the group's server key and params links, as O(ntp.autokey.group_keys#module:aliases):
-            the subjects of the trust roots a host running ntpd 4.2.6 may meet (docs/ntpd-4.2.6.md).
+          - More names for the group's server key and params links, as O(ntp.autokey.group_keys#module:aliases)
+            does; the roles give the subjects of the trust roots a host running ntpd 4.2.6 may meet (docs/ntpd-4.2.6.md).
         type: list
         elements: str
         default: []

@@ -415,6 +415,10 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
     values, raw_certs = ntpq.variables(blocks[0])
     events = cryptostats.read(cryptostats_text) if cryptostats_text is not None else []
     own = values.get('host')
+    if own and '@' not in own and _HOST_GROUP.match(values.get('version') or ''):
+        # ntpd 4.2.6 shows its crypto host (th), not its certificate's subject (th@lab): take that from its certificates
+        named = [c['subject'] for c in raw_certs if '@' in c['subject'] and c['subject'].split('@', 1)[0] == own]
+        own = named[0] if named else own
     certificates = [_certificate(c, own, now) for c in raw_certs]
     system_word = flags.decode(values['flags'], 'system') if 'flags' in values else None
     group = own.split('@', 1)[1] if own and '@' in own else None

@@ -91,3 +91,11 @@ def test_a_4_2_8_host_keeps_its_per_association_ident():
     assert 'group=' not in snap['system']
     [assoc] = autokey_associations(assess('verified', 'cl'))
     assert assoc['ident'] == 'lab' and assoc['host_group'] is None
+
+
+def test_the_trusted_host_is_named_by_its_certificate_and_its_group_key_read():
+    """4.2.6 shows host="th" (its crypto host); the subject th@lab and the group come from its certificate."""
+    result = assess('verified', 'th')
+    fs = int(CAPTURED['verified']['gs']['cryptostats'].split(' iff th@lab fs ')[1].split()[0])
+    assert (result['host'], result['group']) == ('th@lab', 'lab')
+    assert result['loaded']['group_keys'] == {'iff': fs}
