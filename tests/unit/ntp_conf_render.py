@@ -46,7 +46,7 @@ _TEMPLATES = {}
 
 def dialect(release):
     """The ntpd role's dialect data for `release` ('4.2.6' or '4.2.8'), as vars/main.yml loads it."""
-    with open(os.path.join(ROOT, 'roles', 'ntpd', 'vars', 'dialects', release + '.yml')) as handle:
+    with open(os.path.join(ROOT, 'roles', 'ntpd', 'files', 'dialects', release + '.yml')) as handle:
         return yaml.safe_load(handle)
 
 

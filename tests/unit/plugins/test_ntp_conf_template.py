@@ -102,7 +102,7 @@ def test_symmetric_values_that_would_change_the_file_are_refused(variables, name
         render(__ntpd_part='symmetric', **dict(dict(ntpd_keys=[{'id': 1}]), **variables))
 
 
-# -- the dialect of ntpd 4.2.6 (roles/ntpd/vars/dialects/4.2.6.yml) --------------------------------------------
+# -- the dialect of ntpd 4.2.6 (roles/ntpd/files/dialects/4.2.6.yml) -------------------------------------------
 
 ROOTED = dict(CRYPTO, trust_root='th1@lab')
 
