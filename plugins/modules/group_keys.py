@@ -110,6 +110,16 @@ options:
     elements: str
     default: []
     version_added: 0.2.0
+  layout:
+    description:
+      - The ntpd release whose field layout the GQ files are written in. ntpd 4.2.6 reads the GQ values from other
+        fields than 4.2.8, so a host runs GQ only with files in its own release's layout; IFF and MV files are
+        the same for both. The params of layout V(4.2.6) verify on 4.2.8 too; its server key does not.
+      - Changing it rewrites the GQ files of the same group key (same filestamp, no new key).
+    type: str
+    choices: ['4.2.8', '4.2.6']
+    default: '4.2.8'
+    version_added: 0.2.0
   export_passphrase:
     description:
       - Return RV(server_key_export), the server key encrypted with this password, to install on another host.
@@ -301,6 +311,7 @@ def main():
         mv_revoked=dict(type='list', elements='int'),
         export_passphrase=dict(type='str', no_log=True),
         aliases=dict(type='list', elements='str', default=[]),
+        layout=dict(type='str', default='4.2.8', choices=['4.2.8', '4.2.6']),
     )
     argument_spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -324,7 +335,8 @@ def main():
                              server_key=p['server_key'], params=p['params'], mv_keys=p['mv_keys'],
                              mv_client=p['mv_client'], mv_revoked=p['mv_revoked'],
                              regenerate=p['regenerate'], backup=p['backup'],
-                             replace_before=replace_before(module), aliases=p['aliases'])
+                             replace_before=replace_before(module), aliases=p['aliases'],
+                             layout=p['layout'])
 
     material, result = run(module, build)
     result.update(material.exports(p['export_passphrase']))

@@ -127,6 +127,12 @@ options:
         elements: str
         default: []
         version_added: 0.2.0
+      layout:
+        description: The ntpd release whose GQ field layout the files are written in, as O(ntp.autokey.group_keys#module:layout).
+        type: str
+        choices: ['4.2.8', '4.2.6']
+        default: '4.2.8'
+        version_added: 0.2.0
 seealso:
   - module: ntp.autokey.group_keys
   - module: ntp.autokey.group_keys_info
@@ -302,6 +308,7 @@ def main():
             source_passphrase=dict(type='str', no_log=True),
             mv_client=dict(type='int', default=1),
             aliases=dict(type='list', elements='str', default=[]),
+            layout=dict(type='str', default='4.2.8', choices=['4.2.8', '4.2.6']),
         )),
     )
     argument_spec.update(COMMON_ARGS)

@@ -25,6 +25,8 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.material impor
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 
 DEFAULT_BITS = {'iff': 2048, 'gq': 1016, 'mv': 512}
+# the ntpd release whose field layout the files are written in (GroupMaterial layout): only GQ differs
+LAYOUTS = {None: None, '4.2.8': None, '4.2.6': '4.2.6'}
 _KIND_SCHEME = re.compile(r'^(iff|gq|mv)', re.IGNORECASE)
 
 
@@ -32,10 +34,12 @@ class GroupSource:
     """Group material read from one file: the whole group key, or only a
     server key or only client params (what an export carries)."""
 
-    def __init__(self, scheme, filestamp, key=None, server=None, params=None):
+    def __init__(self, scheme, filestamp, key=None, server=None, params=None, raw=None):
         self.scheme, self.filestamp = scheme, filestamp
         self.key, self.server, self.params = key, server, params
         self.cls = identity.SCHEMES[scheme]
+        self.raw = raw  # the first key of the file as read (its fields in the file's own layout)
+        self.layout = None  # the ntpd release whose GQ layout the files are written in (None: 4.2.8's)
 
     @property
     def public_only(self):
@@ -44,7 +48,7 @@ class GroupSource:
 
     def server_key(self):
         if self.key is not None:
-            return self.key.server_key()
+            return self.key.server_key(self.layout) if self.scheme == 'gq' else self.key.server_key()
         if self.server is None:
             raise MaterialError('the %s material given holds client params only: a server key cannot be '
                                 'made from it. Supply the group key or a server-key export' % self.scheme.upper())
@@ -53,13 +57,13 @@ class GroupSource:
     def client_params(self, client=1):
         if self.key is not None:
             try:
-                return self.key.params(client)
+                return self.key.params(client, self.layout) if self.scheme == 'gq' else self.key.params(client)
             except identity.IdentityError as exc:
                 raise MaterialError(str(exc))
         if self.params is None:
             raise MaterialError('the %s material given is a server key only: for MV, client params come '
                                 'from the trusted host\'s MVta or a params export' % self.scheme.upper())
-        return self.params
+        return identity.GqKey.params_in_layout(self.params, self.layout) if self.scheme == 'gq' else self.params
 
     def fingerprint(self):
         if self.key is not None:
@@ -146,10 +150,11 @@ def read_keyfile(scheme, keyfile, passphrase=None, where='source', group=None):
     if group is not None:
         check_header(keyfile, scheme, group, where)
     try:
-        held = identity.SCHEMES[scheme].classify(load_pem(keyfile.body, passphrase))
+        blocks = load_pem(keyfile.body, passphrase)
+        held = identity.SCHEMES[scheme].classify(blocks)
     except AutokeyError as exc:
         raise MaterialError('%s: %s' % (where, exc))
-    return GroupSource(scheme, keyfile.filestamp, **held)
+    return GroupSource(scheme, keyfile.filestamp, raw=blocks[0], **held)
 
 
 def read_given(scheme, group, src=None, content=None, passphrase=None, where='content'):
@@ -224,18 +229,18 @@ def check_source_choice(generate, has_source):
 def member_material(keysdir, group, passphrase, given, regenerate='partial_idempotence', backup=True):
     """The group material of a group server or client from the texts its trusted host exports (`given`: scheme,
     params, and for a group server server_key with source_passphrase, mv_client, aliases): a GroupMaterial each."""
-    scheme, parts, aliases = given['scheme'], [], given.get('aliases') or ()
+    scheme, parts, aliases, layout = given['scheme'], [], given.get('aliases') or (), given.get('layout')
     if given.get('server_key'):
         source = read_given(scheme, group, content=given['server_key'], passphrase=given.get('source_passphrase'),
                             where='group_material.server_key')
         parts.append(GroupMaterial(keysdir, scheme, group, passphrase=passphrase, source=source, params=False,
-                                   regenerate=regenerate, backup=backup, aliases=aliases))
+                                   regenerate=regenerate, backup=backup, aliases=aliases, layout=layout))
     source = read_given(scheme, group, content=given['params'], where='group_material.params')
     if source is None:
         raise MaterialError('group_material.params is empty: give the params text the trusted host exports')
     parts.append(GroupMaterial(keysdir, scheme, group, source=source, server_key=False,
                                mv_client=given.get('mv_client', 1), regenerate=regenerate, backup=backup,
-                               aliases=aliases))
+                               aliases=aliases, layout=layout))
     return parts
 
 
@@ -257,9 +262,11 @@ def check_alias(name):
 class GroupMaterial(Material):
     def __init__(self, keysdir, scheme, group, passphrase=None, generate=False, size=None, source=None,
                  server_key=True, params=True, mv_keys=4, mv_client=1, mv_revoked=None,
-                 regenerate='partial_idempotence', backup=True, replace_before=None, aliases=()):
+                 regenerate='partial_idempotence', backup=True, replace_before=None, aliases=(), layout=None):
         if scheme not in identity.SCHEMES:
             raise MaterialError('scheme must be one of iff, gq, mv')
+        if layout not in LAYOUTS:
+            raise MaterialError('layout must be one of %s' % ', '.join(sorted(k for k in LAYOUTS if k)))
         check_source_choice(generate, source is not None)
         if server_key and not passphrase:
             raise MaterialError('a server key needs the passphrase ntpd uses on this host (crypto pw)')
@@ -267,6 +274,9 @@ class GroupMaterial(Material):
         Material.__init__(self, keysdir, regenerate, backup, replace_before)
         self.scheme, self.group = scheme, check_name(group, 'group name')
         self.cls = identity.SCHEMES[scheme]
+        # GQ for ntpd 4.2.6: every GQ file in 4.2.6's layout, the trusted host's group key too (it is the server key)
+        self.layout = LAYOUTS[layout] if scheme == 'gq' else None
+        self.master_is_server = generate and self.cls.master_is_server
         self.passphrase, self.generate, self.source = passphrase, generate, source
         self.size = size or DEFAULT_BITS[scheme]
         self.want_server, self.want_params = server_key, params
@@ -306,6 +316,9 @@ class GroupMaterial(Material):
                 material = GroupSource(self.scheme, fs, key=self.cls.generate_for(self.size, self.mv_keys))
             else:
                 material = master.value
+                if self.scheme == 'gq' and material.raw != material.key.server_key(self.layout):
+                    self.actions['master'] = 'group key in the GQ layout of ntpd %s (the same key)' % (
+                        self.layout or '4.2.8')
             self.master = master
         else:
             material = self.source
@@ -315,6 +328,7 @@ class GroupMaterial(Material):
                 material = GroupSource('mv', material.filestamp, key=material.key.with_revoked(revoked))
                 if self.generate and 'master' not in self.actions:
                     self.actions['master'] = 'MV revoked keys now %s' % revoked
+        material.layout = self.layout
         self.material = material
         if self.want_server:
             self._plan_copy('server', self.server_link, self.passphrase, material.server_key())
@@ -341,7 +355,7 @@ class GroupMaterial(Material):
                         else 'points elsewhere')
 
     def _plan_copy(self, role, link, passphrase, wanted):
-        if self.generate and role == 'server' and self.cls.master_is_server:
+        if role == 'server' and self.master_is_server:
             # IFF and GQ: the master file is the server key; only its link matters.
             if 'master' not in self.actions and self.dir.link_target(link) != self.master.name:
                 self.actions[role] = 'link does not point to the group key'
@@ -357,6 +371,8 @@ class GroupMaterial(Material):
             self.actions[role] = self.unreadable('%s file' % role, current)
         else:
             have = current.value.server_key() if role == 'server' else current.value.client_params()
+            if self.scheme == 'gq':  # GQ files differ in layout too (ntpd 4.2.6's or 4.2.8's fields)
+                have = current.value.raw
             if have != wanted or current.filestamp != self.material.filestamp:
                 self.actions[role] = '%s differs from the group key (filestamp %s, group key %s)' % (
                     role, current.filestamp, self.material.filestamp)
@@ -385,11 +401,12 @@ class GroupMaterial(Material):
             tx.link(name, target)
             staged[name] = target
         fs = self.material.filestamp
-        master_is_server = self.generate and self.cls.master_is_server
+        master_is_server = self.master_is_server
         if 'master' in self.actions:
             key = self.material.key
             name = file_name(self.cls.master_kind, self.group, fs)
-            body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in key.master())
+            blocks = [key.server_key(self.layout)] if self.scheme == 'gq' else key.master()
+            body = ''.join(block.to_pem(self.cls.server_container, self.passphrase) for block in blocks)
             tx.write(name, KeyFile(name, fs, body).text())
             link(self.master_link, name)
             if self.master.name != name:

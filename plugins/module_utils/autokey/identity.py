@@ -1,7 +1,7 @@
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""IFF, GQ and MV group keys in the layouts ntpd 4.2.8p15 verifies.
+"""IFF, GQ and MV group keys in the layouts ntpd 4.2.8p15 verifies (and GQ in the layout of ntpd 4.2.6).
 
 ntpd 4.2.8p15 built with OpenSSL >= 1.1 reads the scheme values from these
 fields (see crypto_bob/_iff, crypto_bob2/_gq, crypto_bob3/_mv):
@@ -14,6 +14,9 @@ GQ     PKCS#8 RSA {n, e=u, d=b, p=1, q=v}           PKCS#8 RSA {n, e=1, d=b}
 MV     traditional DSA {p, q, g=E, pub=ghat,        traditional DSA {p, 1, 1, pub=xhat_j,
        priv=gbar}                                   priv=xbar_j}
 =====  ===========================================  =============================================
+
+ntpd 4.2.6 reads GQ from other fields: its server key is ntp-keygen's {n, e=b, d=1, p=u, q=v}, its params
+{n, e=b}; the collection writes its params as {n, e=b, d=b}, which 4.2.8 verifies too (GqKey, layout '4.2.6').
 
 Stock ntp-keygen files store IFF params as PKCS#8 (OpenSSL then recomputes
 pub = g and loses v) and GQ with e=b, d=1, so they never verify; IFF and GQ
@@ -262,11 +265,21 @@ class GqKey(GroupKey):
         ok = _md5_number((pow(gq_public, r, n) * pow(y, params['d'], n)) % n) == s
         return None if ok else 'crypto_gq: identity not verified'
 
-    def server_key(self):
+    def server_key(self, layout=None):
+        if layout == '4.2.6':  # crypto_bob2 of 4.2.6 reads u from P and b from E (ntp-keygen's own layout)
+            return PrivateKey('RSA', n=self.n, e=self.b, d=1, p=self.u, q=self.v, dp=1, dq=1, qinv=1)
         return PrivateKey('RSA', n=self.n, e=self.u, d=self.b, p=1, q=self.v, dp=1, dq=1, qinv=1)
 
-    def params(self, client=None):
-        return PrivateKey('RSA', n=self.n, e=1, d=self.b, p=1, q=1, dp=1, dq=1, qinv=1)
+    def params(self, client=None, layout=None):
+        return self.params_in_layout(PrivateKey('RSA', n=self.n, e=1, d=self.b, p=1, q=1, dp=1, dq=1, qinv=1), layout)
+
+    @staticmethod
+    def params_in_layout(params, layout=None):
+        """GQ params (this collection's layout, D = b) as ntpd `layout` reads them: crypto_gq of 4.2.6 reads b
+        from E, so there E = b too (4.2.8 reads D and ignores E: such params verify on both)."""
+        if layout == '4.2.6':
+            return PrivateKey('RSA', **dict(params.fields, e=params['d']))
+        return params
 
     def public_fingerprint(self):
         return _fingerprint(self.n, self.b, self.v)

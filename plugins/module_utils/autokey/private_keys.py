@@ -52,10 +52,22 @@ _CIPHERS = {
     '2.16.840.1.101.3.4.1.22': ('AES-192-CBC', 'AES', 24),
     '2.16.840.1.101.3.4.1.42': ('AES-256-CBC', 'AES', 32),
     '1.2.840.113549.3.7': ('DES-EDE3-CBC', '3DES', 24),
+    # single DES, read only: ntp-keygen 4.2.6 encrypts with it (written keys are always AES-256)
+    '1.3.14.3.2.7': ('DES-CBC', 'DES', 8),
 }
 
 
+class _SingleDes(object):
+    """Single DES as 3DES with its one key three times (cryptography has no DES of its own)."""
+    block_size = 64
+
+    def __new__(cls, key):
+        return TripleDES(key * 3)
+
+
 def _cipher(name):
+    if name == 'DES':
+        return _SingleDes
     return TripleDES if name == '3DES' else getattr(algorithms, name)
 
 
