@@ -499,7 +499,12 @@ def ntpq(module, commands):
         args += ['-c', command]
     if module.params['server']:
         args.append(module.params['server'])
-    rc, out, err = module.run_command(args)
+    try:
+        rc, out, err = module.run_command(args, handle_exceptions=False)
+    except OSError as exc:
+        module.fail_json(msg='cannot run ntpq %r on this host (%s): install the package that has it (Debian 11: ntp; '
+                             'ntpsec: ntpsec-ntpq) or give the ntpq option its path'
+                         % (args[0], exc.strerror or exc))
     if rc != 0 or 'associd=' not in out:
         module.fail_json(msg='ntpq could not read ntpd (is it running and allowed to answer queries from here?): %s'
                          % (err or out).strip()[:300], rc=rc)

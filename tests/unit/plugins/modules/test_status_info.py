@@ -202,3 +202,10 @@ def test_a_readable_config_with_the_crypto_password_is_a_problem(tmp_path):
     link.symlink_to(conf)
     conf.chmod(0o644)
     assert status_info.exposed_passwords([str(link)]) == []
+
+
+def test_a_missing_ntpq_is_named_with_its_remedy(tmp_path):
+    result, dummy = run_module(status_info, dict(keysdir=str(tmp_path), ntpq=str(tmp_path / 'no-ntpq-here')))
+    assert result['failed'] and result['msg'] == (
+        "cannot run ntpq '%s' on this host (No such file or directory): install the package that has it "
+        "(Debian 11: ntp; ntpsec: ntpsec-ntpq) or give the ntpq option its path" % (tmp_path / 'no-ntpq-here'))
