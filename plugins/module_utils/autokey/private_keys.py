@@ -57,7 +57,7 @@ _CIPHERS = {
 }
 
 
-class _SingleDes(object):
+class _SingleDes:
     """Single DES as 3DES with its one key three times (cryptography has no DES of its own)."""
     block_size = 64
 
