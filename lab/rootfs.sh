@@ -63,7 +63,8 @@ if [ "$daemon" = upgrade ]; then
     exit 0
 fi
 case $daemon in
-    ntp) packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis) ;;
+    # python2.7: the Python of RHEL 7's hosts, for the roles' tasks on such a target (molecule gq)
+    ntp) packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis python2.7) ;;
     chrony) packages=(chrony python3 python3-cryptography) ;;
     *) echo "unknown daemon '$daemon': ntp, chrony or upgrade" >&2; exit 2 ;;
 esac

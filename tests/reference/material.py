@@ -24,8 +24,8 @@ def group_master(path, scheme, password, **kw):
     return m
 
 
-def install(path, scheme, text, source_password=None, password=None, server_key=False, params=True):
-    m = GroupMaterial(KeysDir(path), scheme, 'lab', password, source=read_source(scheme, text, source_password),
+def install(path, scheme, text, source_password=None, password=None, server_key=False, params=True, group='lab'):
+    m = GroupMaterial(KeysDir(path), scheme, group, password, source=read_source(scheme, text, source_password),
                       server_key=server_key, params=params)
     m.plan()
     m.apply()

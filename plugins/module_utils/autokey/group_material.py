@@ -124,8 +124,10 @@ def check_header(keyfile, scheme, group, where):
             '%s: its header line "# %s" says it is %s material, but scheme %s was asked. Give scheme: %s, or the '
             '%s file of the group (ntpkey_%s_<group> or an export of it)'
             % (where, keyfile.name, said.upper(), scheme, said, scheme.upper(), identity.SCHEMES[scheme].master_kind))
-    if name.lower() == group.lower() or ('.' in name and '.' not in group):
-        return  # the same group, or a fully qualified trusted host name (ntp-keygen without a group)
+    if name.lower() == group.lower() or name.lower().endswith('@' + group.lower()):
+        return  # the same group, or a 4.2.6 trusted host named host@group (its files carry its name)
+    if '.' in name and '.' not in group:
+        return  # a fully qualified trusted host name (ntp-keygen without a group)
     raise MaterialError(
         '%s: its header line "# %s" names group %s, but group %s was asked. Give the %s file of group %s (from '
         'that group\'s trusted host), or group: %s if this host belongs to group %s. If %s is the name of the '

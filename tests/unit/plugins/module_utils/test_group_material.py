@@ -244,6 +244,13 @@ def test_header_of_another_group_is_refused(header):
     assert '"# ntpkey_%s_lab.3989000000"' % kind in message  # the fix for a file named after its host
 
 
+def test_trusted_host_of_another_group_is_refused():
+    """host@group names the group after the @: lab@other is a host named lab in group other."""
+    text = _renamed(stock('iff', 'iffkey.export'), 'ntpkey_IFFkey_lab@other.3989000000')
+    with pytest.raises(MaterialError, match='names group lab@other, but group lab was asked'):
+        read_source('iff', text, STOCK_EXPORT_PASSWORD, '/tmp/given', group='lab')
+
+
 @pytest.mark.parametrize('scheme, stock_scheme, name, said', [
     ('iff', 'gq', 'ntpkey_GQkey', 'GQ'), ('mv', 'iff', 'iffkey.export', 'IFF'), ('gq', 'mv', 'mvpar.export', 'MV'),
 ])
@@ -258,6 +265,7 @@ def test_header_of_another_scheme_is_refused(scheme, stock_scheme, name, said):
 @pytest.mark.parametrize('header', [
     'ntpkey_iffkey_th1.example.net.3989000000',  # ntp-keygen without a group: the trusted host's own name
     'ntpkey_iffkey_LAB.3989000000',  # the same name but for case
+    'ntpkey_IFFkey_th@lab.3989000000',  # ntp-keygen 4.2.6 -s th@lab: a trusted host named host@group
     'somefile.3989000000', 'x.5', 'ntpkey_RSAhost_th.3989000000',  # no group name in it
 ])
 def test_headers_that_do_not_clearly_name_another_group_pass(header):
