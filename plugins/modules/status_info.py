@@ -350,7 +350,7 @@ def exposed_passwords(paths):
         except OSError:
             continue
         if stat.S_ISREG(info.st_mode) and info.st_mode & 0o044:
-            finding = autokey_status.exposed_password(path, autokey_status.read_text(path, 1 << 20), info.st_mode)
+            finding = autokey_status.exposed_password(path, read_text(path, 1 << 20), info.st_mode)
             if finding:
                 found.append(finding)
     return found
@@ -387,10 +387,14 @@ def ntpd_processes(proc='/proc'):
     return dict((pid, started) for pid, (started, dummy) in (_processes('ntpd', proc) or {}).items())
 
 
+PID = re.compile(r'[0-9]{1,10}\Z')  # ASCII digits only ('²'.isdigit() is true)
+
+
 def read_pid(path):
-    """The pid written in a pidfile; None when it is missing or holds no number."""
-    text = read_text(path) if path else None
-    return int(text.strip()) if text and text.strip().isdigit() else None
+    """The pid written in a pidfile (its first 64 bytes, a regular file, no link followed); None when it is missing
+    or holds no number."""
+    text = read_text(path, 64) if path else None
+    return int(text.strip()) if text and PID.match(text.strip()) else None
 
 
 def running_daemon(processes, pidfile_pid=None, pidfile=None, service_pid=None, service=None):
@@ -428,18 +432,22 @@ def daemon_started(proc='/proc'):
 
 
 def params_facts(path, files):
-    """read_params facts of every params link (ntpkey_<s>par_<group>) in the keysdir."""
+    """read_params facts of every params link (ntpkey_<s>par_<group>) in the keysdir; a file read_params_file
+    refuses (a link out of the keys directory, a FIFO, a device, too large) is a problem named without its content."""
     found = {}
     for name in files:
         if PARAMS_LINK.match(name):
-            text = read_text(os.path.join(path, name))
+            text, problem = autokey_status.read_params_file(path, name)
             if text is not None:
                 found[name] = autokey_status.read_params(name, text)
+            elif problem:
+                found[name] = dict(file=name, filestamp=None, scheme=name[len('ntpkey_'):].split('par_', 1)[0].lower(),
+                                   layout='unreadable', problem='not read: %s' % problem)
     return found
 
 
-def read_text(path):
-    return autokey_status.read_text(path)
+def read_text(path, limit=16 << 20):
+    return autokey_status.read_text(path, limit)
 
 
 def key_types(path):
@@ -548,7 +556,7 @@ def main():
             files = keysdir_names(module.params['keysdir'], mtimes)
             types = key_types(module.params['keys_file'])
             params = params_facts(module.params['keysdir'], files)
-            stats = read_text(module.params['cryptostats'])
+            stats, stats_problem = autokey_status.read_log(module.params['cryptostats'])
             if os.path.exists(module.params['config']):
                 mtimes[os.path.basename(module.params['config'])] = os.stat(module.params['config']).st_mtime
             processes = ntpd_processes()
@@ -566,6 +574,8 @@ def main():
                                        replaced=resolved(module.params['replaced']))
         if remote:
             result['cryptostats'] = 'not read: remote server'
+        elif stats_problem:
+            result['cryptostats'] = 'not read: %s' % stats_problem
         else:
             result['problems'] += exposed_passwords([module.params['config'], NTPSEC_CONFIG])
         result['daemon'] = dict((k, daemon[k]) for k in ('pid', 'source'))

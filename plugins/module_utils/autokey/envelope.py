@@ -230,7 +230,8 @@ def parse_filestamp(first_line):
         raise EnvelopeError('line 1 has no filestamp (no ".<digits>" at its end)')
     match = _STAMP.match(first_line[dot + 1:])
     if not match or int(match.group(1)) > MAX_FILESTAMP:
-        raise EnvelopeError('line 1 has an invalid filestamp %r' % first_line[dot + 1:].strip())
+        # (nothing of the line in the message: the file may not be a key file at all, and its content not ours to show)
+        raise EnvelopeError('line 1 has an invalid filestamp (it must end in 1 to 10 digits, at most %d)' % MAX_FILESTAMP)
     return int(match.group(1))
 
 

@@ -63,11 +63,11 @@ def lstat_or_none(path):
         raise
 
 
-def read_file(path, follow=True, limit=MAX_FILE):
-    """Text of the regular file `path`: refuses anything else (FIFO, device, directory) before
-    opening it, opens without blocking (and, with follow=False, without following a link),
-    checks the opened file again and reads at most `limit` bytes. Errors name `path` only,
-    never any content. UnicodeDecodeError for a file that is not text."""
+def read_file(path, follow=True, limit=MAX_FILE, binary=False):
+    """Text (with binary=True, bytes) of the regular file `path`: refuses anything else (FIFO,
+    device, directory) before opening it, opens without blocking (and, with follow=False, without
+    following a link), checks the opened file again and reads at most `limit` bytes. Errors name
+    `path` only, never any content. UnicodeDecodeError for a file that is not text."""
     st = os.stat(path) if follow else os.lstat(path)
     if not stat.S_ISREG(st.st_mode):
         raise KeysDirError('cannot read %s: it is %s, not a key file' % (path, kind_of(st.st_mode)))
@@ -97,7 +97,43 @@ def read_file(path, follow=True, limit=MAX_FILE):
             raise KeysDirError('cannot read %s: it is larger than %d bytes, not a key file' % (path, limit))
     finally:
         os.close(fd)
-    return b''.join(chunks).decode('utf-8')
+    data = b''.join(chunks)
+    return data if binary else data.decode('utf-8')
+
+
+def read_tail(path, limit):
+    """(offset, bytes): the last `limit` bytes of the regular file `path`, for files a daemon writes outside the
+    keys directory (cryptostats, a pidfile, ntp.conf). Anything but a regular file is refused before it is
+    opened, and a link is never followed: a FIFO would hold the run forever, a device could be read without end,
+    and a link may lead anywhere. A second name (hard link) is allowed: ntpd's filegen links cryptostats to the
+    current day's file. Errors name `path` only, never any content (KeysDirError; OSError when it is missing)."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise KeysDirError('%s is a link, which is not followed here: not read' % path)
+    if not stat.S_ISREG(st.st_mode):
+        raise KeysDirError('%s is %s, not a file the daemon writes: not read' % (path, kind_of(st.st_mode)))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise KeysDirError('%s is a link, which is not followed here: not read' % path)
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise KeysDirError('%s is %s, not a file the daemon writes: not read' % (path, kind_of(st.st_mode)))
+        start = max(0, st.st_size - limit)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunks, total = [], 0
+        while total < limit:  # bounded even if the file grows meanwhile
+            chunk = os.read(fd, min(65536, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    return start, b''.join(chunks)
 
 
 class Entry:

@@ -240,6 +240,12 @@ def member_material(keysdir, group, passphrase, given, regenerate='partial_idemp
     source = read_given(scheme, group, content=given['params'], where='group_material.params')
     if source is None:
         raise MaterialError('group_material.params is empty: give the params text the trusted host exports')
+    if parts and parts[0].source.filestamp != source.filestamp:
+        # ntpd pairs the server key and params by filestamp: a pair of two group keys is refused at the exchange
+        raise MaterialError('group_material.server_key (filestamp %d) and group_material.params (filestamp %d) are of '
+                            'two different group keys: ntpd refuses such a pair (bad_filestamp). Give both from the '
+                            'same export of the trusted host (autokey_group_export, or group_keys_info with '
+                            'export_passphrase)' % (parts[0].source.filestamp, source.filestamp))
     parts.append(GroupMaterial(keysdir, scheme, group, source=source, server_key=False,
                                mv_client=given.get('mv_client', 1), regenerate=regenerate, backup=backup,
                                aliases=aliases, layout=layout))

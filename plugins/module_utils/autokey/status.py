@@ -18,12 +18,15 @@ association: there the association's ident is that group, and VRFY without it is
 """
 
 
+import errno
 import re
 import time
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptostats, flags, ntpq
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse as parse_keyfile
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import (MAX_FILE, KeysDir, KeysDirError,
+                                                                               read_file, read_tail)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import forbidden_type
 
@@ -61,20 +64,48 @@ def number(value):
     return int(value) if isinstance(value, str) and _NUMBER.match(value) else None
 
 
-def read_text(path, limit=16 << 20):
-    """Text of the last `limit` bytes of a file ntpd wrote or reads (cryptostats, params), None when
-    it cannot be read. Bytes that are not UTF-8 become U+FFFD: a damaged line is skipped, not fatal."""
+def read_log(path, limit=16 << 20):
+    """(text, problem): the text of the last `limit` bytes of a file the daemon writes (cryptostats, a pidfile,
+    ntp.conf), or None and why it was not read (a link, a FIFO, a device: files.read_tail; the reason names the
+    path only; None when it is missing). Bytes that are not UTF-8 become U+FFFD: a damaged line is skipped, not fatal."""
     try:
-        with open(path, 'rb') as handle:
-            handle.seek(0, 2)
-            start = max(0, handle.tell() - limit)
-            handle.seek(start)
-            data = handle.read()
-    except OSError:
-        return None
+        start, data = read_tail(path, limit)
+    except KeysDirError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None, None  # missing: nothing to say beyond its absence
+        return None, '%s cannot be read (%s)' % (path, exc.strerror or exc.__class__.__name__)
     if start:  # drop the line cut in two
         data = data[data.find(b'\n') + 1:]
-    return data.decode('utf-8', 'replace')
+    return data.decode('utf-8', 'replace'), None
+
+
+def read_text(path, limit=16 << 20):
+    """read_log's text alone: None when the file cannot be read."""
+    return read_log(path, limit)[0]
+
+
+def read_params_file(keysdir, link):
+    """(text, problem) of the params file ntpd opens through `link` in `keysdir`: only a regular file of the keys
+    directory itself, reached by at most one link that stays in it (KeysDir.resolve), at most MAX_FILE bytes
+    (files.read_file). A refused file gives the reason, which names it and never its content; a missing one
+    (None, None)."""
+    keys = KeysDir(keysdir)
+    entry = keys.resolve(link)
+    if entry.problem:
+        return None, entry.problem
+    if entry.name is None:
+        return None, None
+    try:
+        raw = read_file(keys.join(entry.name), follow=False, limit=MAX_FILE, binary=True)
+    except KeysDirError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None, None  # a link to a file that is gone: as if there were no params
+        return None, '%s cannot be read (%s)' % (keys.join(entry.name), exc.strerror or exc.__class__.__name__)
+    return raw.decode('utf-8', 'replace'), None
 
 
 def _hex(value):

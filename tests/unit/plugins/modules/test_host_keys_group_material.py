@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """host_keys with group_material: a member's whole key material in one call and one transaction."""
 import os
+import time
 
 import pytest
 
@@ -107,3 +108,20 @@ def test_group_material_needs_the_group(tmp_path, export):
     result, dummy = run_module(host_keys, member(tmp_path, export, group=None))
     assert result['failed'] and 'group_material needs group' in result['msg']
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_server_key_and_params_of_two_group_keys_are_refused(tmp_path, tmp_path_factory, export):
+    """ntpd pairs them by filestamp and refuses the exchange otherwise (103 bad_filestamp): refused before writing."""
+    other = export
+    while other['filestamp'] == export['filestamp']:  # a group key of another second
+        time.sleep(0.2)
+        other, dummy = run_module(group_keys, dict(keysdir=str(tmp_path_factory.mktemp('other-th')), scheme='iff',
+                                                   group='lab', generate=True, params=False, size=512,
+                                                   passphrase=TH_PW, export_passphrase=TRANSPORT_PW))
+    args = member(tmp_path, export, server=True)
+    args['group_material']['params'] = other['params_export']
+    result, raw = run_module(host_keys, args)
+    assert result['failed'] and os.listdir(str(tmp_path)) == []
+    assert result['msg'].startswith('group_material.server_key (filestamp %d) and group_material.params (filestamp %d) '
+                                    'are of two different group keys' % (export['filestamp'], other['filestamp']))
+    assert TRANSPORT_PW not in raw and MEMBER_PW not in raw
