@@ -23,10 +23,17 @@ PACKAGE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.+_-]*\Z')
 SERVICE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.@_-]*\Z')
 
 
+ID = re.compile(r'[0-9]{1,10}\Z')  # ASCII digits only ('²'.isdigit() is true, and int() refuses it)
+
+
 def _ids(owner, group):
-    """uid and gid of the wanted owner and group (names or numbers); KeyError when unknown."""
-    uid = int(owner) if str(owner).isdigit() else pwd.getpwnam(owner).pw_uid
-    gid = int(group) if str(group).isdigit() else grp.getgrnam(group).gr_gid
+    """uid and gid of the wanted owner and group (names or numbers); KeyError when unknown, or not a name at all
+    (a NUL byte or a lone surrogate, which the user database cannot be asked about)."""
+    try:
+        uid = int(owner) if ID.match(str(owner)) else pwd.getpwnam(owner).pw_uid
+        gid = int(group) if ID.match(str(group)) else grp.getgrnam(group).gr_gid
+    except (ValueError, UnicodeError):
+        raise KeyError(owner)
     return uid, gid
 
 
@@ -54,6 +61,8 @@ def _lstat(path):
         return None, '%s is missing' % path
     except OSError as exc:
         return None, '%s: cannot tell its state (%s)' % (path, exc.strerror or exc)
+    except (ValueError, UnicodeError):  # a NUL byte or a lone surrogate: no file can have that name
+        return None, '%r: cannot tell its state (not a file name: a NUL byte or text that is not UTF-8)' % (path,)
 
 
 def directory_differences(path, owner, group, mode):
@@ -98,7 +107,11 @@ def line_differences(path, line, owner, group, mode):
     if rows[-1] == b'':
         rows.pop()  # what follows the last line break is no line
     lines = [row.rstrip(b'\r') for row in rows]
-    return [] if line.encode('utf-8') in lines else ['%s lacks the line %s' % (path, line)]
+    try:
+        wanted = line.encode('utf-8')
+    except UnicodeError:  # a lone surrogate: no file holds that line
+        return ['%s: cannot tell whether it holds the line %r (not UTF-8 text)' % (path, line)]
+    return [] if wanted in lines else ['%s lacks the line %s' % (path, line)]
 
 
 def package_differences(manager, names, run):

@@ -158,3 +158,27 @@ def test_unknown_service_manager_or_name_is_a_doubt(manager, name):
     run, calls = fake({})
     assert host_state.service_differences(manager, name, run, systemd_booted=False)[0].startswith('cannot tell')
     assert calls == []
+
+
+@pytest.mark.parametrize('owner, group', [('\u00b2', 'root'), ('root', '\u0663'), ('ro\0ot', 'root'),
+                                          ('root', 'gr\udc80oup'), ('99999999999', 'root')])
+def test_owner_or_group_that_is_no_name_is_a_doubt(tmp_path, owner, group):
+    found = host_state.directory_differences(str(tmp_path), owner, group, '0755')
+    assert len(found) == 1 and 'cannot tell whether it belongs to' in found[0]
+
+
+@pytest.mark.parametrize('path', ['/etc/ntp\0x', '/etc/n\0tp/ntp.conf'])
+def test_a_path_that_no_file_can_have_is_a_doubt(path):
+    for found in (host_state.directory_differences(path, 'root', 'root', '0755'),
+                  host_state.file_differences(path, '00', 'root', 'root', '0600'),
+                  host_state.line_differences(path, 'x', 'root', 'root', '0644')):
+        assert found == ['%r: cannot tell its state (not a file name: a NUL byte or text that is not UTF-8)' % path]
+
+
+def test_a_line_that_is_not_utf8_is_a_doubt(tmp_path):
+    path = tmp_path / 'apparmor'
+    path.write_text('x\n')
+    os.chmod(str(path), 0o644)
+    uid, gid = os.getuid(), os.getgid()
+    found = host_state.line_differences(str(path), 'cryptostats\udc80 rwl,', str(uid), str(gid), '0644')
+    assert len(found) == 1 and 'cannot tell whether it holds the line' in found[0]
