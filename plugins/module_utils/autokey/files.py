@@ -222,7 +222,12 @@ class KeysDir:
         """Create the keysdir (mode 0750) when missing; True when it was created."""
         if os.path.isdir(self.path):
             return False
-        os.makedirs(self.path, 0o750)
+        try:
+            os.makedirs(self.path, 0o750)
+        except FileExistsError:
+            if os.path.isdir(self.path):
+                return False  # another run made it between the two calls: it is there, as wanted
+            raise
         return True
 
     def remove_if_empty(self):

@@ -140,3 +140,47 @@ def test_failure_in_the_middle_of_apply_keeps_the_old_set(tmp_path, monkeypatch,
             assert inconsistency(keys, entry, host=False) is None
     else:
         pytest.fail('the apply needs more renames than expected')
+
+
+def _first_run(keys, barrier, errors):
+    try:
+        barrier.wait(10)
+        result, dummy = run_module(host_keys, host_args(keys))
+        if result.get('failed'):
+            errors.put(result['msg'])
+    except Exception:  # noqa: BLE001  (reported, not hidden: the test fails with it)
+        errors.put(traceback.format_exc())
+
+
+def test_first_runs_on_a_missing_keysdir_at_once(tmp_path):
+    """Each of several runs finds the keys directory missing and makes it; none may fail because another made it
+    meanwhile ([Errno 17] File exists before)."""
+    context = multiprocessing.get_context('fork')
+    for trial in range(6):
+        keys = str(tmp_path / ('keys%d' % trial) / 'ntp')
+        barrier, errors = context.Barrier(4), context.Queue()
+        workers = [context.Process(target=_first_run, args=(keys, barrier, errors)) for dummy in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        failures = []
+        while not errors.empty():
+            failures.append(errors.get())
+        assert not failures, 'trial %d: %s' % (trial, failures[0])
+        assert oct(os.stat(keys).st_mode & 0o777) == '0o750'
+
+
+def test_a_keysdir_made_by_another_run_between_the_check_and_mkdir(tmp_path, monkeypatch):
+    """The window itself, made certain: the check finds no directory, then another run makes it."""
+    keys = tmp_path / 'ntp'
+    real_isdir, calls = os.path.isdir, []
+
+    def isdir(path):
+        calls.append(path)
+        if len(calls) == 1:
+            os.mkdir(path, 0o750)  # the other run
+            return False
+        return real_isdir(path)
+    monkeypatch.setattr(files.os.path, 'isdir', isdir)
+    assert KeysDir(str(keys)).ensure() is False and real_isdir(str(keys))
