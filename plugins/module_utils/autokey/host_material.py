@@ -137,6 +137,11 @@ class HostMaterial(Material):
         ]
         for ok, reason in checks:
             if not ok:
+                if reason.startswith('notBefore') and self.regenerate == 'never':
+                    # never keeps what differs from the options, not what ntpd itself refuses to start with
+                    raise MaterialError('%s: %s, and ntpd refuses to start with such a certificate; regenerate=never '
+                                        'keeps it. Rerun with regenerate=partial_idempotence to replace it. Nothing '
+                                        'was changed.' % (self.dir.join(cert.name), reason))
                 return self.mismatch(reason)
         remaining = c.not_after - datetime.datetime.now(datetime.timezone.utc)
         if remaining < datetime.timedelta(days=self.renew_before) and self.regenerate != 'never':

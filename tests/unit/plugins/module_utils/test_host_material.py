@@ -173,3 +173,29 @@ def test_rollover_replaces_older_keys_once(tmp_path):
     new = os.readlink(tmp_path / 'ntpkey_host_th')
     assert new != old and int(new.rsplit('.', 1)[1]) >= decided
     assert apply(tmp_path, replace_before=decided) == {}  # a rerun with the same time keeps the new key
+
+
+def _stamp_certificate_later(path, seconds):
+    """Line 1 of the certificate file names a filestamp later than the certificate's notBefore."""
+    cert = path / os.readlink(str(path / 'ntpkey_cert_th'))
+    first, rest = cert.read_text().split('\n', 1)
+    stem, stamp = first.rsplit('.', 1)
+    cert.write_text('%s.%d\n%s' % (stem, int(stamp) + seconds, rest))
+    return cert
+
+
+@pytest.mark.parametrize('regenerate, outcome', [
+    ('never', 'refused'), ('fail', 'refused'), ('partial_idempotence', 'replaced')])
+def test_a_certificate_older_than_its_filestamp_is_never_kept(tmp_path, regenerate, outcome):
+    """ntpd refuses to start with a certificate whose notBefore is earlier than its filestamp: regenerate=never
+    keeps what differs from the options, not that."""
+    apply(tmp_path)
+    cert = _stamp_certificate_later(tmp_path, 3600)
+    before = cert.read_text()
+    m = material(tmp_path, regenerate=regenerate)
+    if outcome == 'refused':
+        with pytest.raises(MaterialError, match='notBefore is earlier than the filestamp.*Nothing was changed'):
+            m.plan()
+        assert cert.read_text() == before
+    else:
+        assert m.plan()['cert'] == 'notBefore is earlier than the filestamp'
