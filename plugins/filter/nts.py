@@ -5,6 +5,8 @@
 certificate (community.crypto.x509_certificate_info's result) for those names and that key."""
 
 
+import base64
+import binascii
 import datetime
 import ipaddress
 import re
@@ -46,21 +48,102 @@ def subject_alt_names(names):
             for name in _check_names(names, 'subject_alt_names')]
 
 
+def _dns_entry_problem(value):
+    """Why this DNS subjectAltName entry never names a client's name as chrony (GnuTLS) checks it, or None.
+
+    GnuTLS compares a client's name with an entry byte for byte (case aside), so an entry with a trailing dot
+    matches no name; it takes '*' only as the whole leftmost label with at least two labels after it ('*.net'
+    covers nothing), and a wildcard covers exactly one label."""
+    if value.endswith('.'):
+        return 'ends with a dot, which chrony never matches to a name (re-issue it without the trailing dot)'
+    if '*' in value:
+        if not value.startswith('*.') or '*' in value[1:]:
+            return ('has a wildcard that is not the whole leftmost label, which this check never takes as naming a '
+                    'client\'s name (name the server in full, or use "*." and two or more labels)')
+        if '.' not in value[2:]:
+            return ('is a wildcard over a top-level domain, which chrony never matches: a wildcard needs two or more '
+                    'labels after "*." and covers exactly one label (DNS:*.example.net covers gs1.example.net, '
+                    'not example.net)')
+    return None
+
+
 def _covers(entries, name):
-    """Whether one of the certificate's SAN entries names `name` (RFC 6125: a wildcard covers one left label)."""
+    """Whether one of the certificate's SAN entries names `name` as chrony (GnuTLS) checks it: the exact name, or
+    a wildcard '*.<two or more labels>' covering exactly one left label; never the bare parent domain."""
     address = _ip(name)
+    wanted = name.rstrip('.').lower()
     for entry in entries:
         kind, dummy, value = to_text(entry).partition(':')
         if address is not None:
             if kind == 'IP' and _ip(value) == address:
                 return True
             continue
-        wanted, value = name.rstrip('.').lower(), value.rstrip('.').lower()
-        if kind != 'DNS':
+        value = value.lower()
+        if kind != 'DNS' or _dns_entry_problem(value):
             continue
-        if value == wanted or (value.startswith('*.') and '.' in wanted and wanted.split('.', 1)[1] == value[2:]):
+        if value == wanted:
+            return True
+        label, dummy, parent = wanted.partition('.')
+        if value.startswith('*.') and label and parent == value[2:]:
             return True
     return False
+
+
+def _unusable_entries(entries):
+    """'DNS:x: why' for each DNS entry chrony never matches, for the message about the names it lacks."""
+    notes = []
+    for entry in entries:
+        kind, dummy, value = to_text(entry).partition(':')
+        why = _dns_entry_problem(value) if kind == 'DNS' else None
+        if why:
+            notes.append('%s %s' % (to_text(entry), why))
+    return notes
+
+
+def _certificate_bytes(certificate):
+    """The certificate file's bytes from ansible.builtin.slurp's result (base64), bytes or text; None when it
+    cannot be decoded."""
+    if isinstance(certificate, dict):
+        content = certificate.get('content')
+        if not isinstance(content, string_types) or certificate.get('encoding', 'base64') != 'base64':
+            return None
+        try:
+            return base64.b64decode(to_text(content).encode('ascii'), validate=True)
+        except (binascii.Error, ValueError, UnicodeError):
+            return None
+    if isinstance(certificate, bytes):
+        return certificate
+    if isinstance(certificate, string_types):
+        try:
+            return to_text(certificate).encode('utf-8', 'surrogateescape')
+        except UnicodeError:
+            return None
+    return None
+
+
+def _encoding_problem(certificate):
+    """Why chrony cannot read the certificate file, whose content is given (chrony loads it with GnuTLS as PEM
+    only), or None when it is a PEM certificate."""
+    data = _certificate_bytes(certificate)
+    if data is None:
+        return 'cannot read the certificate file (give ansible.builtin.slurp\'s result, its bytes or its text)'
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.backends import default_backend
+    except ImportError:
+        return 'cannot check the certificate file: the Python library cryptography is missing on the controller'
+    if b'-----BEGIN' in data:
+        try:
+            x509.load_pem_x509_certificate(data, default_backend())
+            return None
+        except Exception:  # cryptography raises ValueError or others for damaged input, by version
+            return 'cannot read it as a PEM certificate (damaged PEM)'
+    try:
+        x509.load_der_x509_certificate(data, default_backend())
+    except Exception:  # as above
+        return 'cannot read it as a PEM certificate (it is neither PEM nor DER)'
+    return ('it is a DER (binary) certificate, and chrony reads only PEM ("-----BEGIN CERTIFICATE-----"): convert it '
+            'with "openssl x509 -inform DER -outform PEM"')
 
 
 def _when(text):
@@ -70,15 +153,22 @@ def _when(text):
         return None
 
 
-def nts_certificate_problems(info, names, public_key=None, now=None):
+def nts_certificate_problems(info, names, public_key=None, now=None, certificate=None):
     """What keeps this certificate from serving NTS to clients that use `names`, in plain words ([] when nothing):
-    unreadable, outside its validity, a name the SAN lacks, not the certificate of the server key, not for TLS
-    servers. `info` is community.crypto.x509_certificate_info's result; `now` ('%Y%m%d%H%M%SZ', UTC) is for tests."""
+    unreadable, not PEM, outside its validity, a name the SAN lacks (or an entry chrony never matches), not the
+    certificate of the server key, a key usage without digitalSignature, not for TLS servers. `info` is
+    community.crypto.x509_certificate_info's result (which also reads DER, so `certificate`, the file's content as
+    ansible.builtin.slurp returns it, is needed to tell PEM from DER); `now` ('%Y%m%d%H%M%SZ', UTC) is for tests."""
     names = _check_names(names, 'nts_certificate_problems')
+    found = []
+    if certificate is not None:
+        encoding = _encoding_problem(certificate)
+        if encoding:
+            found.append(encoding)
     if not isinstance(info, dict) or info.get('failed') or 'subject_alt_name' not in info:
         message = info.get('msg') if isinstance(info, dict) else None
-        return ['cannot read it as a PEM certificate%s' % (' (%s)' % message if message else '')]
-    found = []
+        unreadable = 'cannot read it as a PEM certificate%s' % (' (%s)' % message if message else '')
+        return found if found and found[0].startswith('cannot read') else found + [unreadable]
     moment = _when(now) if now else datetime.datetime.utcnow()
     not_before, not_after = _when(info.get('not_before')), _when(info.get('not_after'))
     if not_after is None or not_before is None:
@@ -90,10 +180,20 @@ def nts_certificate_problems(info, names, public_key=None, now=None):
     entries = info.get('subject_alt_name') or []
     missing = [name for name in names if not _covers(entries, name)]
     if missing:
+        unusable = _unusable_entries(entries)
         found.append('its subjectAltName (%s) does not name %s, which clients use: chrony refuses it ("The name in the '
-                     'certificate does not match")' % (', '.join(to_text(e) for e in entries) or 'none', ', '.join(missing)))
+                     'certificate does not match")%s' % (
+                         ', '.join(to_text(e) for e in entries) or 'none', ', '.join(missing),
+                         '; ' + '; '.join(unusable) if unusable else ''))
     if public_key is not None and to_text(info.get('public_key', '')).strip() != to_text(public_key).strip():
         found.append('it is not the certificate of the server key (another public key)')
+    key_usage = info.get('key_usage')
+    if key_usage and not isinstance(key_usage, (list, tuple)):
+        found.append('its key usage cannot be read (%r)' % (key_usage,))
+    elif key_usage and not set(to_text(u) for u in key_usage) & {'Digital Signature', 'digitalSignature'}:
+        found.append('its key usage (%s) lacks digitalSignature, which the TLS 1.3 server signature of NTS-KE needs: '
+                     'chrony (GnuTLS) refuses the handshake; re-issue it with key usage digitalSignature'
+                     % ', '.join(to_text(u) for u in key_usage))
     usages = info.get('extended_key_usage')
     if usages and not set(usages) & {'TLS Web Server Authentication', 'serverAuth', 'Any Extended Key Usage'}:
         found.append('its extended key usage (%s) does not allow a TLS server' % ', '.join(usages))

@@ -8,6 +8,11 @@ The file is JSON: {"version": 1, "keys": {NAME: {"current": KEY, "previous": KEY
 with KEY {"id", "type", "secret" (hex), "created" (UTC, ISO 8601)}. Retired IDs are never allocated again:
 a host that missed the retirement still holds the old secret under that ID. Every key read back is checked as a key both
 daemons could hold (symmetric.check_key); a damaged file is refused, never repaired or overwritten.
+
+The file's text is read as hostile input (docs/hostile-input.md): a name that appears twice in one JSON
+object (json would keep the last, and the other's ID could be handed out again with another secret), nesting
+deeper than a key set has (a RecursionError otherwise), numbers of more than ID_DIGITS digits and anything
+that is not JSON are refused with one message naming the file and the fix.
 """
 
 
@@ -22,6 +27,16 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric impo
 # IDs every daemon accepts (ntpd reserves the ones above for Autokey).
 ID_LIMIT = 65535
 NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z')
+# The largest key set file read or written: 65535 IDs of the longest type with names of 64 characters stay
+# below 20 MiB.
+MAX_SIZE = 32 << 20
+# A key set nests 4 levels ({"keys": {NAME: {"current": KEY}}}); anything far deeper is not one.
+MAX_DEPTH = 16
+# Digits of a number in a key set (IDs, retired IDs); longer ones are refused before they are converted.
+ID_DIGITS = 20
+# JSON strings, an unterminated one included (so that the pattern never backtracks over the rest).
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_BRACKET = re.compile(r'[\[\]{}]')
 # A controlkey's bytes are typed into ntpq as text (symmetric.ntpq_password): letters and digits only.
 CONTROL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
@@ -56,14 +71,81 @@ def _checked(entry, where):
     return key
 
 
-def load(text, where):
-    """({name: {'current': key, 'previous': key}}, [retired IDs]) of a key set file's text; SymmetricKeyError
-    naming the file and the entry for anything else (the file is then left as it is)."""
+class DuplicateName(SymmetricKeyError):
+    """A name appears twice in one JSON object of a key set."""
+
+    def __init__(self, name):
+        SymmetricKeyError.__init__(self, name)
+        self.name = name
+
+
+class TooLong(SymmetricKeyError):
+    """A number of a key set has more than ID_DIGITS digits."""
+
+
+def depth(text):
+    """How deep the arrays and objects of the JSON `text` nest (strings skipped), counted up to MAX_DEPTH + 1
+    only: linear in the text, never recursive."""
+    level = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub('', text)):
+        if match.group(0) in '[{':
+            level += 1
+            if level > deepest:
+                deepest = level
+                if deepest > MAX_DEPTH:
+                    break
+        else:
+            level -= 1
+    return deepest
+
+
+def _pairs(pairs):
+    """object_pairs_hook: the object as a dict, refusing a name that appears twice."""
+    data = {}
+    for name, value in pairs:
+        if name in data:
+            raise DuplicateName(name)
+        data[name] = value
+    return data
+
+
+def _number(text):
+    """parse_int: refuses long numbers before int() (whose time grows with the square of the digits)."""
+    if len(text.lstrip('-')) > ID_DIGITS:
+        raise TooLong(text[:ID_DIGITS])
+    return int(text)
+
+
+def parse(text, where):
+    """The JSON value of a key set file's `text`, or SymmetricKeyError naming the file (`where`) and the fix;
+    never a RecursionError, never a duplicate name silently dropped."""
+    if depth(text) > MAX_DEPTH:
+        raise SymmetricKeyError('%s nests deeper than %d levels, which no key set does (a key set has 4): it is '
+                                'not a key set. Restore it from its backup or vault; it is never overwritten'
+                                % (where, MAX_DEPTH))
     try:
-        data = json.loads(text)
+        return json.loads(text, object_pairs_hook=_pairs, parse_int=_number)
+    except DuplicateName as exc:
+        raise SymmetricKeyError('%s: the name %s appears twice in one JSON object. JSON readers keep only one of '
+                                'them, so the other key\'s ID could be handed out again with another secret. Edit the '
+                                'file so that %s appears once, keeping the entry your hosts hold (see their key '
+                                'files), then rerun; nothing was changed' % (where, json.dumps(exc.name)[:80],
+                                                                             json.dumps(exc.name)[:80]))
+    except TooLong:
+        raise SymmetricKeyError('%s holds a number of more than %d digits, which no key ID has: it is not a key set. '
+                                'Restore it from its backup or vault; it is never overwritten' % (where, ID_DIGITS))
+    except RecursionError:
+        raise SymmetricKeyError('%s nests too deep to read: it is not a key set. Restore it from its backup or '
+                                'vault; it is never overwritten' % where)
     except ValueError:
         raise SymmetricKeyError('%s is not a key set (not JSON): restore it from its backup or vault; it is '
                                 'never overwritten' % where)
+
+
+def load(text, where):
+    """({name: {'current': key, 'previous': key}}, [retired IDs]) of a key set file's text; SymmetricKeyError
+    naming the file and the entry for anything else (the file is then left as it is)."""
+    data = parse(text, where)
     if not isinstance(data, dict) or data.get('version') != 1 or not isinstance(data.get('keys'), dict) \
             or not isinstance(data.get('retired', []), list) \
             or not all(isinstance(i, int) and not isinstance(i, bool) for i in data.get('retired', [])):

@@ -47,7 +47,13 @@ MAX_ID = {'ntpd': 65535, 'chrony': 4294967295}
 # ASCII secrets: what both daemons read as the same bytes (ntpd takes 20 characters or fewer as ASCII;
 # '#' would start a comment there). Only for digest keys.
 ASCII_SECRET = re.compile(r'[!"$-~]{1,20}\Z')
-ASCII_PASSWORD = re.compile(r'[!"$-~]+\Z')
+# What ntpq's `passwd` reads back as the key's bytes. ntpq 4.2.8p15 splits every command line it reads with
+# tokenize() (ntpq/ntpq.c): a word ends at ' ', '\t', '\r', '\n' or NUL, and '"' ends it too (a '"' at its start
+# opens a quoted word instead), so a key with such a byte is cut there and ntpq signs with another key. Those are
+# the only bytes tokenize() treats specially; '#' is refused as well, as in every key and word this collection
+# writes (ntpd's key file and ntp.conf cut at it), so that a controlkey reads the same everywhere.
+NTPQ_PASSWORD = re.compile(r'[!$-~]+\Z')
+NTPQ_RULE = 'printable ASCII without spaces, \'#\' or \'"\''
 KEY_ID = re.compile(r'[0-9]{1,10}\Z')  # ASCII digits only ('²'.isdigit() is true)
 HEX_SECRET = re.compile(r'[0-9a-fA-F]+\Z')
 
@@ -125,19 +131,31 @@ def check_keys(keys, daemon):
 
 def ntpq_password(key):
     """What ntpq's `passwd` takes for a checked key: ntpq 4.2.8 uses the text it is given as the key's bytes
-    and never decodes hex, so only a key whose bytes are printable ASCII without spaces or '#' can sign
-    control requests (the controlkey). SymmetricKeyError otherwise."""
+    and never decodes hex, so only a key whose bytes are printable ASCII without spaces, '#' or '"' can sign
+    control requests (the controlkey; see NTPQ_PASSWORD). SymmetricKeyError otherwise, naming the key ID and
+    never its bytes."""
     if key['type'] not in NTPQ_TYPES:
         raise SymmetricKeyError('key %d: ntpq cannot sign with %s; a controlkey is one of %s'
                                 % (key['id'], key['type'], ', '.join(NTPQ_TYPES)))
     if key['format'] == 'ascii':
-        return key['secret']
-    text = bytes.fromhex(key['secret']).decode('latin-1')
-    if not ASCII_PASSWORD.match(text):
-        raise SymmetricKeyError('key %d: its bytes are not printable ASCII, and ntpq takes a password as text: a '
-                                'controlkey needs printable bytes (symmetric_keyset makes them for purpose control)'
-                                % key['id'])
-    return text
+        text = key['secret']
+    else:
+        text = bytes.fromhex(key['secret']).decode('latin-1')
+    if NTPQ_PASSWORD.match(text):
+        return text
+    if not re.match(r'[ -~]+\Z', text):
+        why = ('its bytes are not printable ASCII, and ntpq takes a password as text (it ends it at a control '
+               'character)')
+    elif '"' in text:
+        why = ('its bytes contain \'"\', where ntpq\'s command reader ends the password, so ntpq would sign with '
+               'another key')
+    elif ' ' in text:
+        why = 'its bytes contain a space, where ntpq\'s command reader ends the password'
+    else:
+        why = 'its bytes contain \'#\', which no controlkey of this collection may hold'
+    raise SymmetricKeyError('key %d: %s. A controlkey needs bytes that are %s: make a new one with '
+                            'symmetric_keyset (purpose control) or choose another controlkey'
+                            % (key['id'], why, NTPQ_RULE))
 
 
 def daemon_type(kind, daemon):

@@ -2,6 +2,7 @@
 """subject_alt_names and nts_certificate_problems, on what community.crypto's x509_certificate_info reports (the
 fields the filter reads), with real public keys."""
 
+import base64
 import datetime
 
 import pytest
@@ -76,3 +77,158 @@ def test_damaged_info_never_raises_and_never_passes_an_uncovered_name(sans, not_
     assert isinstance(found, list)
     if not [s for s in sans if s.lower().rstrip('.') == 'dns:gs']:
         assert [p for p in found if 'does not name gs' in p]
+
+
+# -- what chrony (GnuTLS) refuses and the filter used to pass: DER, broad or dotted SAN entries, key usage ----------
+
+class _Module:
+    params = {'name_encoding': 'ignore'}
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs.get('msg'))
+
+    def warn(self, msg):
+        pass
+
+
+def _x509_certificate_info(data):
+    """What community.crypto.x509_certificate_info returns for the file `data` (PEM or DER: it reads both)."""
+    try:  # community.crypto 3
+        from ansible_collections.community.crypto.plugins.module_utils._crypto.module_backends.certificate_info \
+            import CertificateInfoRetrieval
+        return CertificateInfoRetrieval(module=_Module(), content=data).get_info(der_support_enabled=True)
+    except ImportError:  # community.crypto 2 (the oldest environment)
+        from ansible_collections.community.crypto.plugins.module_utils.crypto.module_backends.certificate_info \
+            import CertificateInfoRetrievalCryptography
+        return CertificateInfoRetrievalCryptography(_Module(), data).get_info(der_support_enabled=True)
+
+
+def _certificate(sans=('gs1.example.net',), key_usage=None, encoding=serialization.Encoding.PEM):
+    """A real certificate (cryptography 3.3.2's API) for the DNS names `sans`, with `key_usage` names set."""
+    from cryptography import x509
+    from cryptography.hazmat.backends import default_backend
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1(), default_backend())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'gs1')])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(4711).not_valid_before(datetime.datetime(2026, 11, 1))
+               .not_valid_after(datetime.datetime(2027, 2, 1))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    if key_usage is not None:
+        flags = dict(digital_signature=False, content_commitment=False, key_encipherment=False,
+                     data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                     encipher_only=False, decipher_only=False)
+        flags.update((usage, True) for usage in key_usage)
+        builder = builder.add_extension(x509.KeyUsage(**flags), critical=True)
+    return builder.sign(key, hashes.SHA256(), default_backend()).public_bytes(encoding), key
+
+
+def _slurp(data):
+    return dict(content=base64.b64encode(data).decode('ascii'), encoding='base64', source='/etc/chrony/nts/gs1.crt')
+
+
+def test_a_real_pem_certificate_has_no_problem():
+    pem, key = _certificate(key_usage=['digital_signature'])
+    assert problems(_x509_certificate_info(pem), ['gs1.example.net'], _pem_public(key), NOW, _slurp(pem)) == []
+    assert problems(_x509_certificate_info(pem), ['gs1.example.net'], None, NOW, pem.decode()) == []
+
+
+def test_a_der_certificate_is_refused_because_chrony_reads_only_pem():
+    der, key = _certificate(encoding=serialization.Encoding.DER)
+    info = _x509_certificate_info(der)  # x509_certificate_info reads DER: its result alone cannot tell
+    assert info['subject_alt_name'] == ['DNS:gs1.example.net']
+    found = problems(info, ['gs1.example.net'], _pem_public(key), NOW, _slurp(der))
+    assert len(found) == 1 and found[0].startswith('it is a DER (binary) certificate, and chrony reads only PEM')
+    assert 'openssl x509 -inform DER -outform PEM' in found[0]
+
+
+@pytest.mark.parametrize('certificate, problem', [
+    (dict(content='not base64!', encoding='base64'), 'cannot read the certificate file'),
+    (b'\x00\x01garbage', 'cannot read it as a PEM certificate (it is neither PEM nor DER)'),
+    ('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'cannot read it as a PEM certificate (damaged'),
+    (42, 'cannot read the certificate file'),
+])
+def test_an_unreadable_certificate_file_is_named(certificate, problem):
+    pem, dummy = _certificate()
+    found = problems(_x509_certificate_info(pem), ['gs1.example.net'], None, NOW, certificate)
+    assert found and found[0].startswith(problem)
+
+
+@pytest.mark.parametrize('san, name, why', [
+    ('*.net', 'example.net', 'is a wildcard over a top-level domain'),
+    ('*.net', 'gs1.net', 'is a wildcard over a top-level domain'),
+    ('example.net.', 'example.net', 'ends with a dot'),
+    ('gs1.example.net.', 'gs1.example.net', 'ends with a dot'),
+    ('gs*.example.net', 'gs1.example.net', 'has a wildcard that is not the whole leftmost label'),
+])
+def test_san_entries_chrony_never_matches_are_named(san, name, why):
+    pem, dummy = _certificate(sans=[san])
+    found = problems(_x509_certificate_info(pem), [name], None, NOW, pem)
+    assert len(found) == 1
+    assert 'does not name %s, which clients use' % name in found[0]
+    assert 'DNS:%s %s' % (san, why) in found[0]
+
+
+def test_a_wildcard_covers_one_label_never_the_parent_or_two():
+    pem, dummy = _certificate(sans=['*.example.net'])
+    info = _x509_certificate_info(pem)
+    assert problems(info, ['gs1.example.net'], None, NOW) == []
+    for name in ('example.net', 'a.gs1.example.net'):
+        assert 'does not name %s' % name in problems(info, [name], None, NOW)[0]
+
+
+@pytest.mark.parametrize('usage, refused', [
+    (['key_encipherment'], True), (['key_agreement', 'key_cert_sign'], True), (['digital_signature'], False),
+    (['digital_signature', 'key_encipherment'], False), (None, False),
+])
+def test_a_key_usage_without_digital_signature_is_refused(usage, refused):
+    pem, dummy = _certificate(key_usage=usage)
+    found = problems(_x509_certificate_info(pem), ['gs1.example.net'], None, NOW)
+    if refused:
+        assert len(found) == 1 and found[0].startswith('its key usage (')
+        assert 'lacks digitalSignature' in found[0]
+    else:
+        assert found == []
+
+
+_LABELS = st.sampled_from(['a', 'b', 'ab', 'net'])
+
+
+def _gnutls_covers(san, name):
+    """Reference: an exact entry, or "*." and two or more labels covering exactly one more label; no trailing dot; no
+    partial wildcard ("a*.", which the filter does not take, stricter than GnuTLS may be)."""
+    if san.endswith('.'):
+        return False
+    if san == name:
+        return True
+    return san.startswith('*.') and san[2:].count('.') >= 1 and '*' not in san[2:] and \
+        name.partition('.')[2] == san[2:] and name.partition('.')[0] != ''
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.lists(_LABELS, min_size=1, max_size=4).map('.'.join),
+       sans=st.lists(st.tuples(st.sampled_from(['', '*.', '*', 'a*.']), st.lists(_LABELS, min_size=1, max_size=4),
+                               st.sampled_from(['', '.'])).map(lambda t: t[0] + '.'.join(t[1]) + t[2]), max_size=3),
+       key_usage=st.one_of(st.none(), st.lists(st.sampled_from(['Digital Signature', 'Key Encipherment']), max_size=2),
+                           st.text(max_size=5), st.integers()))
+def test_a_name_counts_as_covered_only_as_chrony_matches_it(name, sans, key_usage):
+    found = problems(dict(subject_alt_name=['DNS:' + s for s in sans], not_before='20260101000000Z',
+                          not_after='20270101000000Z', public_key='', extended_key_usage=None, key_usage=key_usage),
+                     [name], None, NOW)
+    assert all(isinstance(p, str) for p in found)
+    named = [p for p in found if 'does not name %s,' % name in p]
+    assert bool(named) != any(_gnutls_covers(s, name) for s in sans)
+    assert bool([p for p in found if p.startswith('its key usage')]) == bool(
+        key_usage and (not isinstance(key_usage, list) or 'Digital Signature' not in key_usage))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=64), st.text(max_size=64), st.dictionaries(st.text(max_size=8), st.text(max_size=20),
+                                                                               max_size=3)))
+def test_any_certificate_content_gives_words_never_an_exception(certificate):
+    found = problems(dict(subject_alt_name=['DNS:gs'], not_before='20260101000000Z', not_after='20270101000000Z'),
+                     ['gs'], None, NOW, certificate)
+    assert found and all(isinstance(p, str) for p in found)

@@ -97,6 +97,81 @@ def test_ntpq_password():
         ntpq_password(check_key(dict(id=1, type='SHA256', secret='41' * 16), 'ntpd'))
 
 
+def _ntpq_tokenize(line):
+    """ntpq 4.2.8p15's tokenize() (ntpq/ntpq.c), for the lines the roles send: words end at ' ', '\t' and the line
+    end ('\n', '\r', NUL); '"' ends a word, and a word starting with '"' runs to the next '"'."""
+    tokens, i = [], 0
+    eol = ('\n', '\r', '\0')
+    while True:
+        while i < len(line) and line[i] in ' \t':
+            i += 1
+        if i >= len(line) or line[i] in eol:
+            return tokens
+        word = ''
+        if line[i] == '"':
+            i += 1
+            while True:
+                word += line[i] if i < len(line) else ''
+                i += 1
+                if i >= len(line) or line[i] == '"' or line[i] in eol:
+                    break
+        else:
+            while True:
+                word += line[i]
+                i += 1
+                if i >= len(line) or line[i] == '"' or line[i] in ' \t' or line[i] in eol:
+                    break
+        tokens.append(word)
+
+
+def test_ntpq_tokenize_model_cuts_at_a_double_quote():
+    assert _ntpq_tokenize('passwd ab"cd') == ['passwd', 'ab', 'cd']
+    assert _ntpq_tokenize('passwd a#b!') == ['passwd', 'a#b!']
+
+
+@pytest.mark.parametrize('key, why', [
+    (dict(id=7, secret=b'Qx7tLp2Z"R9mK4wE'.hex()), "contain '\"'"),
+    (dict(id=7, type='MD5', secret='ab"cd', format='ascii'), "contain '\"'"),
+    (dict(id=7, type='SHA1', secret=b'Qx7tLp2Z R9mK4wE'.hex()), 'contain a space'),
+    (dict(id=7, type='SHA1', secret=b'Qx7tLp2Z#R9mK4wE'.hex()), "contain '#'"),
+    (dict(id=7, secret=b'Qx7tLp2Z\tR9mK4wE'.hex()), 'not printable ASCII'),
+    (dict(id=7, secret=b'Qx7tLp2Z\nR9mK4wE'.hex()), 'not printable ASCII'),
+])
+def test_ntpq_password_refuses_bytes_ntpqs_tokenizer_would_cut(key, why):
+    """A '"' in the key's bytes used to pass: ntpq cut the password there and signed with another key."""
+    with pytest.raises(SymmetricKeyError) as caught:
+        ntpq_password(check_key(key, 'ntpd'))
+    message = str(caught.value)
+    assert message.startswith('key 7: ') and why in message
+    assert 'printable ASCII without spaces, \'#\' or \'"\'' in message and 'symmetric_keyset' in message
+    text = bytes.fromhex(key['secret']).decode('latin-1') if key.get('format') != 'ascii' else key['secret']
+    assert key['secret'] not in message and text not in message and text[:8] not in message
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.one_of(st.binary(min_size=16, max_size=20),  # mostly printable, at most one byte ntpq cuts at
+                      st.tuples(st.lists(st.integers(0x21, 0x7e), min_size=16, max_size=20), st.integers(0, 20),
+                                st.sampled_from(list(b'"" #\t\r\n\x00\x7f\xff') + [None]))
+                      .map(lambda t: bytes(t[0][:t[1]] + ([t[2]] if t[2] is not None else []) + t[0][t[1]:])[:20])),
+       kind=st.sampled_from(['AES128CMAC', 'MD5', 'SHA1']), ascii_form=st.booleans())
+def test_ntpq_password_is_refused_or_read_back_by_ntpq_as_the_key(data, kind, ascii_form):
+    if kind == 'AES128CMAC':
+        data, ascii_form = data[:16], False
+    text = data.decode('latin-1')
+    key = dict(id=9, type=kind, secret=text, format='ascii') if ascii_form else dict(id=9, type=kind, secret=data.hex())
+    try:
+        checked = check_key(key, 'ntpd')
+    except SymmetricKeyError:
+        return  # not a key at all (check_key's own rules)
+    try:
+        password = ntpq_password(checked)
+    except SymmetricKeyError as exc:
+        assert str(exc).startswith('key 9: ') and text not in str(exc) and data.hex() not in str(exc)
+        return
+    assert password.encode('latin-1') == data
+    assert _ntpq_tokenize('passwd ' + password) == ['passwd', password]
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=400), daemon=st.sampled_from(['ntpd', 'chrony']))
 def test_parse_never_raises_and_never_quotes_content(text, daemon):
