@@ -95,7 +95,7 @@ def test_stock_426_trusted_hosts_imported(lab, capsys):
     chains, members, params = [], [], {}
     for th_name, subject, builds in (('tha', 'th@lab', (ntplab.DEBIAN11, P265)), ('th', 'th', (P265, ntplab.DEBIAN11))):
         th = lab.host(th_name, build_name=P265)
-        group = subject.split('@')[-1]
+        group = subject.rsplit('@', maxsplit=1)[-1]
         key_file = stock_trusted_host(th, subject)
         source = read_given('iff', group, key_file, None, STOCK_PW)  # as group_keys_info src= reads it
         assert key_file.endswith('.%d' % source.filestamp)
@@ -142,4 +142,3 @@ def test_stock_426_trusted_hosts_imported(lab, capsys):
         host.assert_off_the_clock()
     with capsys.disabled():
         print('\nstock 4.2.6p5 IFF trusted hosts (single-DES keys) imported:\n  %s' % '\n  '.join(report))
-

@@ -25,8 +25,8 @@ import time
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import cryptostats, flags, ntpq
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.envelope import parse as parse_keyfile
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import (MAX_FILE, KeysDir, KeysDirError,
-                                                                               read_file, read_tail)
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import (
+    MAX_FILE, KeysDir, KeysDirError, read_file, read_tail)
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.private_keys import load_pem
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import forbidden_type
 
