@@ -47,3 +47,18 @@ def only_association(result):
     autokey = [a for a in result['associations'] if a['state'] != 'none']
     assert len(autokey) == 1
     return autokey[0]
+
+
+def write_host_files(snap, tmp_path):
+    """A host's cryptostats and keys directory (its links, and 'x' for its files) from a snapshot, under tmp_path:
+    (cryptostats path, keys directory)."""
+    stats = tmp_path / 'cryptostats'
+    stats.write_text(snap['cryptostats'])
+    keys = tmp_path / 'keys'
+    keys.mkdir()
+    for name, target in snap['files'].items():
+        if target:
+            os.symlink(target, str(keys / name))
+        else:
+            (keys / name).write_text('x')
+    return stats, keys

@@ -86,19 +86,24 @@ def read_file(path, follow=True, limit=MAX_FILE, binary=False):
             raise KeysDirError('cannot read %s: it has %d names (hard links); a key file written by ntp-keygen or '
                                'this collection has one, and another name may lie outside the keys directory. Remove '
                                'the other names or this one' % (path, st.st_nlink))
-        chunks, total = [], 0
-        while total <= limit:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > limit:
+        data = _read_at_most(fd, limit + 1)
+        if len(data) > limit:
             raise KeysDirError('cannot read %s: it is larger than %d bytes, not a key file' % (path, limit))
     finally:
         os.close(fd)
-    data = b''.join(chunks)
     return data if binary else data.decode('utf-8')
+
+
+def _read_at_most(fd, limit):
+    """At most `limit` bytes from `fd`, bounded even if the file grows meanwhile."""
+    chunks, total = [], 0
+    while total < limit:
+        chunk = os.read(fd, min(65536, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b''.join(chunks)
 
 
 def read_tail(path, limit):
@@ -124,16 +129,10 @@ def read_tail(path, limit):
             raise KeysDirError('%s is %s, not a file the daemon writes: not read' % (path, kind_of(st.st_mode)))
         start = max(0, st.st_size - limit)
         os.lseek(fd, start, os.SEEK_SET)
-        chunks, total = [], 0
-        while total < limit:  # bounded even if the file grows meanwhile
-            chunk = os.read(fd, min(65536, limit - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+        data = _read_at_most(fd, limit)
     finally:
         os.close(fd)
-    return start, b''.join(chunks)
+    return start, data
 
 
 class Entry:

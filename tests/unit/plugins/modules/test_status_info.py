@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.ntp.autokey.plugins.modules import status_info
-from fleet_fixture import snapshot
+from fleet_fixture import snapshot, write_host_files
 from helpers import run_module
 
 
@@ -24,15 +24,7 @@ def fake_ntpq(snap, calls):
 
 def run(tmp_path, host, state='settled', **args):
     snap = snapshot(state, host)
-    stats = tmp_path / 'cryptostats'
-    stats.write_text(snap['cryptostats'])
-    keys = tmp_path / 'keys'
-    keys.mkdir()
-    for name, target in snap['files'].items():
-        if target:
-            os.symlink(target, str(keys / name))
-        else:
-            (keys / name).write_text('x')
+    stats, keys = write_host_files(snap, tmp_path)
     calls = []
     with mock.patch.object(basic.AnsibleModule, 'run_command', fake_ntpq(snap, calls)):
         result, dummy = run_module(status_info, dict(dict(cryptostats=str(stats), keysdir=str(keys)), **args),

@@ -16,7 +16,7 @@ from ansible_collections.ntp.autokey.plugins.module_utils.autokey import status
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.files import KeysDirError, read_tail
 from ansible_collections.ntp.autokey.plugins.modules import status_info
-from fleet_fixture import snapshot
+from fleet_fixture import snapshot, write_host_files
 from helpers import run_module
 
 SECRET_LINE = '# root:$6$not-for-the-result$.x'
@@ -37,15 +37,7 @@ def deadline():
 def lab(tmp_path, host='cl'):
     """cl's keys directory and cryptostats from the fleet fixture, under tmp_path."""
     snap = snapshot('settled', host)
-    stats = tmp_path / 'cryptostats'
-    stats.write_text(snap['cryptostats'])
-    keys = tmp_path / 'keys'
-    keys.mkdir()
-    for name, target in snap['files'].items():
-        if target:
-            os.symlink(target, str(keys / name))
-        else:
-            (keys / name).write_text('x')
+    stats, keys = write_host_files(snap, tmp_path)
     return snap, stats, keys
 
 
