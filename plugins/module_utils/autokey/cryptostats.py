@@ -103,7 +103,7 @@ def association_facts(events, address):
     """Identity proof, received certificates and errors of the association with `address`."""
     current = association_events(events, address)
     every = [e for e in events if e.source == address]
-    facts = dict(proof=None, identity_filestamp=None, certificates=[], errors=[], restarts=0)
+    facts = dict(proof=None, identity_filestamp=None, certificates=[], errors=[], restarts=0, error_is_current=False)
     for event in current:
         proof = _PROOF.match(event.message)
         if proof:
@@ -120,4 +120,7 @@ def association_facts(events, address):
             facts['errors'].append(dict(code=error.group(2), text=error.group(3), when=event.when,
                                         hint=ERROR_HINTS.get(error.group(2), '')))
     facts['restarts'] = max(0, sum(1 for e in every if _ASSOC.match(e.message)) - 1)
+    # whether the last error belongs to the association as it runs now: after a newer assoc line (the server or
+    # this daemon restarted it since), an error is history, and the files that explained it may since be right
+    facts['error_is_current'] = any(_ERROR.match(e.message) for e in current)
     return facts

@@ -302,12 +302,15 @@ def judge(assoc, files, params=None, stuck=()):
         return ('failing', 'failing: no params file ntpkey_%spar_%s' % (offered[0], params_name),
                 'the client cannot run the identity exchange and restarts the association (10f); install the params')
     held = (params or {}).get('ntpkey_%spar_%s' % (offered[0], params_name)) if ident and offered else None
-    if errors:
+    # an error before the association's last restart (the server restarted it, with other keys perhaps) is history:
+    # only an error of the association as it runs now is a verdict
+    current = errors and assoc.get('error_is_current', True)
+    if current:
         last = errors[-1]
         cause = _cause(last['code'], held, offered[0] if offered else None)
         if cause:  # the files on disk tell why: waiting changes nothing
             return 'failing', 'failing: %s %s: %s' % (last['code'], last['text'], cause[0]), cause[1]
-    if len(errors) >= 2 or (errors and assoc['restarts']):
+    if current and (len(errors) >= 2 or assoc['restarts']):
         last = errors[-1]
         return 'failing', 'failing: %s %s' % (last['code'], last['text']), last['hint']
     if assoc['cn'] and assoc['cn'] in stuck:
@@ -405,6 +408,7 @@ def association(block, events, certificates, own_host, files, params=None, stuck
         authentic=status['authentic'] and status['authenable'], flash=values.get('flash'), step=word['step'] if word else None,
         waiting_for=word['waiting_for'] if word else None, proof=stats['proof'],
         identity_filestamp=stats['identity_filestamp'], errors=stats['errors'][-3:], restarts=stats['restarts'],
+        error_is_current=stats['error_is_current'],
         trail=[c['subject'] for c in chain],
         received=[dict(subject=c['subject'], issuer=c['issuer'], filestamp=c['filestamp']) for c in stats['certificates']],
         trust_root=dict(root, filestamp=received.get(root['subject'])) if root else (

@@ -283,3 +283,25 @@ def test_group_server_restarted_on_the_new_key_refuses_clients_on_old_params():
 def test_every_captured_state_is_judged(state):
     for name, result in results(state).items():
         assert result['status']['associations'], name
+
+
+def test_an_error_before_the_association_restarted_is_history():
+    """A 10e from before the association's last restart (its server restarted with another key, as after an MV
+    revocation where the client's new params met the server's old key) is no verdict: the restarted association
+    gets its own (pending until it proves or fails again). An error after the restart is final again."""
+    snap = dict(LAB['settled']['clmv'])
+    lines = snap['cryptostats'].splitlines()
+    error = [line for line in lines if ' 10e ' in line][-1]
+    day, seconds, address = error.split()[:3]
+    restart = '%s %.3f %s assoc 4242 4242 host gs@lab sha256WithRSAEncryption' % (day, float(seconds) + 1, address)
+    snap['cryptostats'] = '\n'.join(lines + [restart]) + '\n'
+
+    def judged(cryptostats):
+        result = status.assess(snap['system'], snap['peers'], cryptostats, snap['files'], params=snap['params'])
+        return [a for a in result['associations'] if a['state'] != 'none'][0], result['converged']
+
+    assoc, converged = judged(snap['cryptostats'])
+    assert assoc['state'] != 'failing' and not converged, assoc['verdict']
+    again = '%s %.3f %s %s' % (day, float(seconds) + 2, address, ' '.join(error.split()[3:]))
+    assoc, converged = judged(snap['cryptostats'] + again + '\n')
+    assert assoc['verdict'].startswith('failing: 10e bad_or_missing_group key: MV client key revoked') and converged
