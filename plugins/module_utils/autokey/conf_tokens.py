@@ -61,10 +61,45 @@ def check_password(value, what='passphrase'):
     return check_word(value, what, secret=True)
 
 
+def _words(line):
+    """The words ntpd's scanner reads from one line of printable ASCII and tabs, as long as it reads them: '#'
+    drops the rest of the line, whitespace separates words, '"' quotes to the next '"' or the line end (the quoted
+    text joins the word before it; the word after the closing quote is counted with it too, never shorter than
+    ntpd reads it)."""
+    words, word, index = [], '', 0
+    while index < len(line):
+        char = line[index]
+        if char == '#':
+            break
+        if char == '"':
+            end = line.find('"', index + 1)
+            end = len(line) if end < 0 else end
+            word += line[index + 1:end]
+            index = end + 1
+            continue
+        if char in ' \t':
+            if word:
+                words.append(word)
+            word = ''
+        else:
+            word += char
+        index += 1
+    if word:
+        words.append(word)
+    return words
+
+
 def check_line(value, what):
-    """`value` as the words of one ntp.conf line: no line break or other control character."""
+    """`value` as the words of one ntp.conf line: no line break or other control character, and no word longer than
+    every supported ntpd reads (MAX_WORD: ntpd's configuration scanner exits at start on a longer one; its buffer,
+    MAX_LEXEME in ntpd/ntp_scanner.c, holds 1024 characters in 4.2.8p15 and 127 in 4.2.8p18)."""
     text = _text(value, what)
     if not _LINE.match(text):
         raise TokenError('%s %r is not one line of printable ASCII: a line break or control character would '
                          'end the command there and start another line of ntp.conf' % (what, text))
+    for word in _words(text):
+        if len(word) > MAX_WORD:
+            raise TokenError('%s has a word of %d characters (starting %r): ntpd reads at most %d characters in one '
+                             'word of ntp.conf (4.2.8p18; 4.2.8p15 reads 1024) and exits at start on a longer one. '
+                             'Shorten it' % (what, len(word), word[:40], MAX_WORD))
     return text
