@@ -438,11 +438,8 @@ def params_facts(path, files):
     for name in files:
         if PARAMS_LINK.match(name):
             text, problem = autokey_status.read_params_file(path, name)
-            if text is not None:
-                found[name] = autokey_status.read_params(name, text)
-            elif problem:
-                found[name] = dict(file=name, filestamp=None, scheme=name[len('ntpkey_'):].split('par_', 1)[0].lower(),
-                                   layout='unreadable', problem='not read: %s' % problem)
+            if text is not None or problem:
+                found[name] = autokey_status.read_params(name, text, refused=problem)
     return found
 
 

@@ -137,12 +137,9 @@ class HostMaterial(Material):
         ]
         for ok, reason in checks:
             if not ok:
-                if reason.startswith('notBefore') and self.regenerate == 'never':
-                    # never keeps what differs from the options, not what ntpd itself refuses to start with
-                    raise MaterialError('%s: %s, and ntpd refuses to start with such a certificate; regenerate=never '
-                                        'keeps it. Rerun with regenerate=partial_idempotence to replace it. Nothing '
-                                        'was changed.' % (self.dir.join(cert.name), reason))
-                return self.mismatch(reason)
+                # never keeps what differs from the options, not what ntpd itself refuses to start with
+                fatal = reason == 'notBefore is earlier than the filestamp'
+                return self.mismatch(reason, self.dir.join(cert.name) if fatal else None)
         remaining = c.not_after - datetime.datetime.now(datetime.timezone.utc)
         if remaining < datetime.timedelta(days=self.renew_before) and self.regenerate != 'never':
             return 'certificate expires %s (renewal window %d days)' % (c.not_after.isoformat(), self.renew_before)

@@ -93,9 +93,13 @@ class Material:
         self.regenerate, self.backup, self.replace_before = regenerate, backup, replace_before
 
     # -- the ladder -------------------------------------------------------
-    def mismatch(self, reason):
+    def mismatch(self, reason, where=None):
         """A readable file differs from the options (`reason`, None when it does not):
-        the reason to replace it, None to keep it, or MaterialError with regenerate=fail."""
+        the reason to replace it, None to keep it, or MaterialError with regenerate=fail.
+        `where`: the file, when ntpd itself refuses to start with it, so that never cannot keep it either."""
+        if reason is not None and where and self.regenerate == 'never':
+            raise MaterialError('%s: %s, and ntpd refuses to start with it; regenerate=never keeps it. Rerun with '
+                                'regenerate=partial_idempotence to replace it. Nothing was changed.' % (where, reason))
         if reason is None or self.regenerate == 'never':
             return None
         if self.regenerate == 'fail':

@@ -144,13 +144,17 @@ STOCK_PARAMS = {
 }
 
 
-def read_params(name, text):
+def read_params(name, text, refused=None):
     """Facts of a client params file (public, nothing secret): {'file', 'filestamp', 'scheme', 'layout', 'problem'}.
 
     layout is `verifiable` (what ntpd 4.2.8p15 can verify), `stock` (ntp-keygen -e output, which it cannot),
-    `server key` (a group key where params belong) or `unreadable`; problem says why in words (None when usable)."""
+    `server key` (a group key where params belong) or `unreadable`; problem says why in words (None when usable).
+    `refused`: why the file was not read (read_params_file), instead of `text`."""
     scheme = name[len('ntpkey_'):].split('par_', 1)[0].lower()
     facts = dict(file=name, filestamp=None, scheme=scheme, layout='unreadable', problem=None)
+    if refused:
+        facts['problem'] = 'not read: %s' % refused
+        return facts
     try:
         keyfile = parse_keyfile(text, name)
         facts['filestamp'] = keyfile.filestamp
