@@ -5,10 +5,11 @@
 #   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in; bullseye only), and chrony's
 #           packages downloaded for a migration to chrony
 #   chrony  chronyd/chronyc 4.0 (bullseye) or 4.3 (bookworm)
+#   ntpsec  ntpsec's ntpd/ntpq (bookworm: 1.2.2), NTS and symmetric keys, no Autokey
 # Tests run the daemons from it inside network namespaces; molecule imports
 # it as a podman image. Or, with upgrade, the ntp rootfs ready for its upgrade to SUITE (below).
 #
-# Usage: lab/rootfs.sh [DIR [ntp|chrony|upgrade [SUITE]]]
+# Usage: lab/rootfs.sh [DIR [ntp|chrony|ntpsec|upgrade [SUITE]]]
 #   (default: $AUTOKEY_LAB_ROOTFS or /var/cache/ntp-autokey/bullseye, ntp, bullseye)
 set -euo pipefail
 
@@ -66,7 +67,8 @@ case $daemon in
     # python2.7: the Python of RHEL 7's hosts, for the roles' tasks on such a target (molecule gq)
     ntp) packages=(ntp python3 python3-cryptography python3-pytest python3-hypothesis python2.7) ;;
     chrony) packages=(chrony python3 python3-cryptography) ;;
-    *) echo "unknown daemon '$daemon': ntp, chrony or upgrade" >&2; exit 2 ;;
+    ntpsec) packages=(ntpsec python3 python3-cryptography) ;;
+    *) echo "unknown daemon '$daemon': ntp, chrony, ntpsec or upgrade" >&2; exit 2 ;;
 esac
 packages+=(libcap2-bin iproute2 procps openssl sudo python3-apt)
 stamp="$root/.ntp-autokey-rootfs"
@@ -74,6 +76,7 @@ stamp="$root/.ntp-autokey-rootfs"
 stamp_text="${packages[*]}"
 # ntp: chrony's packages downloaded too, so that a lab host migrates from ntpd to chrony offline (docs/migration.md)
 [ "$daemon" = ntp ] && stamp_text+=" +chrony-debs"
+[ "$daemon" = ntpsec ] && stamp_text+=" +lab-init"
 [ "$suite" = bullseye ] || stamp_text+=" suite=$suite"  # bullseye's stamps stay as they were
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
     echo "rootfs ready: $root"
@@ -101,9 +104,20 @@ if [ "$daemon" = ntp ]; then
     chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends --download-only chrony >/dev/null
 fi
+if [ "$daemon" = ntpsec ]; then
+    # ntpsec started with -u (its init script always adds -u ntpsec:ntpsec) exits when it cannot keep CAP_SYS_TIME,
+    # which no lab container holds: the lab's init script runs it as root, with Debian's other options. The only
+    # change to a package's file in the lab (docs/ntpsec.md); hosts run it as Debian ships it.
+    sed -i 's/^NTPD_OPTS="$NTPD_OPTS -u ntpsec:ntpsec"$/: # lab: no -u (lab\/rootfs.sh)/' "$root/etc/init.d/ntpsec"
+    if grep -q -- '-u ntpsec:ntpsec' "$root/etc/init.d/ntpsec"; then
+        echo "lab/rootfs.sh: ntpsec's init script changed: cannot run it without -u" >&2
+        exit 1
+    fi
+fi
 case $daemon in
     ntp) chroot "$root" /usr/sbin/ntpd --version ;;
     chrony) chroot "$root" /usr/sbin/chronyd --version ;;
+    ntpsec) chroot "$root" /usr/sbin/ntpd --version ;;
 esac
 printf '%s' "$stamp_text" >"$stamp"
 echo "rootfs ready: $root"

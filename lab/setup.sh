@@ -3,7 +3,7 @@
 # Install what the lab and the tests need on Debian 12 (as root), idempotently:
 # system packages, Python environments from the locks in tests/requirements/ (newest tools; the oldest
 # supported ansible-core and cryptography; cryptography 2.8; ansible-test sanity's) and
-# the bullseye rootfs with the reference ntpd 4.2.8p15, and one with chrony 4.0.
+# the bullseye rootfs with the reference ntpd 4.2.8p15, and one with chrony 4.0; bookworm ones with chrony 4.3 and ntpsec 1.2.2.
 # Environment: AUTOKEY_CI_HOME (default /var/cache/ntp-autokey).
 set -euo pipefail
 
@@ -43,6 +43,9 @@ AUTOKEY_LAB_ROOTFS="${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bul
 # chrony 4.3 (Debian 12) for the chrony role's second platform
 "$here/lab/rootfs.sh" "$home/bookworm-chrony" chrony bookworm
 AUTOKEY_LAB_ROOTFS="$home/bookworm-chrony" "$here/lab/image.sh" localhost/ntp-autokey-lab:bookworm-chrony
+# ntpsec 1.2.2 (Debian 12's ntp): the ntpsec role's platform, NTS and symmetric keys beside chrony and ntpd
+"$here/lab/rootfs.sh" "$home/bookworm-ntpsec" ntpsec bookworm
+AUTOKEY_LAB_ROOTFS="$home/bookworm-ntpsec" "$here/lab/image.sh" localhost/ntp-autokey-lab:bookworm-ntpsec
 # Debian 11's ntp host ready for the upgrade to Debian 12, which replaces ntpd by ntpsec (docs/ntpsec.md)
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-upgrade" upgrade bookworm
 AUTOKEY_LAB_ROOTFS="${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-upgrade" "$here/lab/image.sh" localhost/ntp-autokey-lab:bullseye-upgrade
