@@ -108,6 +108,7 @@ if [ "$daemon" = ntpsec ]; then
     # ntpsec started with -u (its init script always adds -u ntpsec:ntpsec) exits when it cannot keep CAP_SYS_TIME,
     # which no lab container holds: the lab's init script runs it as root, with Debian's other options. The only
     # change to a package's file in the lab (docs/ntpsec.md); hosts run it as Debian ships it.
+    # shellcheck disable=SC2016  # the script's own line, $NTPD_OPTS unexpanded
     sed -i 's/^NTPD_OPTS="$NTPD_OPTS -u ntpsec:ntpsec"$/: # lab: no -u (lab\/rootfs.sh)/' "$root/etc/init.d/ntpsec"
     if grep -q -- '-u ntpsec:ntpsec' "$root/etc/init.d/ntpsec"; then
         echo "lab/rootfs.sh: ntpsec's init script changed: cannot run it without -u" >&2
