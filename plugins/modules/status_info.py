@@ -33,6 +33,15 @@ description:
     again; the hint names what to check (the CA in C(ntstrustedcerts), the name in the certificate, its expiry,
     C(ntsserverkey) and C(ntsservercert) on the server). Verdicts name the source as configured, for example
     V(gs (10.89.0.3\)). chronyd's start time comes from C(/run/chrony/chronyd.pid) or its only main process.
+  - With O(daemon=ntpsec) (ntpsec deployed on purpose, Debian 12 and later), judges ntpsec's NTS associations
+    (C(server NAME nts)) and symmetric ones; ntpsec has no Autokey, so O(keysdir) and O(cryptostats) are not read.
+    An NTS association is C(nts) when its answers are authentic (ntpq's C(auth) with C(authenb)) and it is
+    reachable. It is C(failing) when NTS key establishment failed (ntpsec then keeps no cookies and waits 68 minutes,
+    poll exponent 12; an untrusted CA, a name the certificate lacks and a server without NTS-KE look alike in ntpq,
+    so the hint names each), when NTS keys were established but no answer was authenticated in 8 polls, or when
+    its answers fail authentication (flash TEST5); else C(pending). A daemon other than ntpsec is a problem there,
+    and so is an association without NTS or a key. With O(daemon=ntpd), an ntpsec host is one whose ntpd was
+    replaced, and its problem says so (RV(status.daemon_identity)).
   - Judges the daemon it queries. Its start time comes from ntpd's pidfile (O(pidfile)), else from the
     service manager (O(service)), else from the only ntpd process of the machine; with several ntpd and
     neither, and for a remote O(server), RV(status.daemon_started) and RV(status.restart_needed) are null.
@@ -40,9 +49,11 @@ author:
   - ntp.autokey developers (@ntp-autokey)
 options:
   daemon:
-    description: The time daemon of this host.
+    description:
+      - The time daemon deployed on this host. V(ntpd) is the reference ntpd with Autokey (an ntpsec answering there
+        replaced it); V(ntpsec) is ntpsec deployed on purpose (NTS and symmetric keys); V(chrony) is chronyd.
     type: str
-    choices: [ntpd, chrony]
+    choices: [ntpd, ntpsec, chrony]
     default: ntpd
   ntpq:
     description:
@@ -56,7 +67,8 @@ options:
     default: chronyc
   keys_file:
     description:
-      - ntpd's symmetric key file, read for the type of each key ID (never a secret).
+      - ntpd's symmetric key file, read for the type of each key ID (never a secret). ntpsec's is
+        C(/etc/ntpsec/ntp.keys); with O(daemon=ntpsec) a change after the daemon started means a restart is pending.
     type: path
     default: /etc/ntp/ntp.keys
   forbidden_key_types:
@@ -84,7 +96,7 @@ options:
   service:
     description:
       - The ntpd service, whose main process is the daemon being judged when O(pidfile) names no running ntpd
-        (asked from systemd). By default C(ntp), then C(ntpd).
+        (asked from systemd). By default C(ntp), then C(ntpd); with O(daemon=ntpsec), C(ntpsec).
     type: str
   stuck:
     description:
@@ -108,16 +120,19 @@ options:
   cryptostats:
     description:
       - ntpd's cryptostats file. Without it the identity proof is inferred from the flags and errors are unknown.
+        Not read with O(daemon=ntpsec) (RV(status.cryptostats) says so).
     type: path
     default: /var/log/ntpstats/cryptostats
   keysdir:
     description:
       - ntpd's keys directory, to name missing params and group keys, and to see files newer than the daemon.
+        Not read with O(daemon=ntpsec).
     type: path
     default: /etc/ntp
   config:
     description:
-      - ntpd's configuration file; a change after the daemon started means a restart is pending.
+      - ntpd's configuration file; a change after the daemon started means a restart is pending. ntpsec's is
+        C(/etc/ntpsec/ntp.conf).
     type: path
     default: /etc/ntp.conf
   offers:
@@ -197,9 +212,15 @@ status:
           C(ntp)) or C(unknown); C(name) is for example C(ntpd 4.2.8p15) or C(ntpsec 1.2.2); C(autokey) whether
           the daemon can run Autokey at all.
         - "A host without Autokey flags on a daemon that replaced ntpd has the problem C(ntpsec 1.2.2 replaced
-          ntpd: Autokey is gone ...), with what it synchronises to and whether that is authenticated."
+          ntpd: Autokey is gone ...), with what it synchronises to and whether that is authenticated. With
+          O(daemon=ntpsec) ntpsec is expected there: another daemon is the problem C(not ntpsec: ntpd 4.2.8p15
+          answers ntpq here ...)."
       type: dict
       sample: {kind: ntpsec, name: ntpsec 1.2.2, autokey: false}
+    expected_daemon:
+      description: The daemon deployed here as O(daemon) says (V(ntpd) or V(ntpsec)), against which it was judged.
+      type: str
+      sample: ntpsec
     flags:
       description: The system flags word decoded (see the P(ntp.autokey.crypto_flags#filter) filter).
       type: dict
@@ -215,6 +236,11 @@ status:
       description: ntpd's certificate cache (subject, issuer, flags, flag_names, until, self_signed, own, trusted, expired).
       type: list
       elements: dict
+    cryptostats:
+      description: Whether O(cryptostats) was read, C(read), C(not available) (missing), or C(not read) and why
+        (a remote O(server); O(daemon=ntpsec), which has no Autokey; a file that is not a regular one).
+      type: str
+      sample: 'not read: ntpsec has no Autokey'
     loaded:
       description: Filestamps of the certificate and group keys the running daemon loaded (from cryptostats).
       type: dict
@@ -230,17 +256,20 @@ status:
       type: dict
     associations:
       description:
-        - One entry per association. Its C(method) is C(autokey), C(symmetric), C(nts) (chrony) or C(none); its
+        - One entry per association. Its C(method) is C(autokey), C(symmetric), C(nts) (chrony, ntpsec) or C(none); its
           C(state) is C(verified), C(tc-only), C(tc-fallback), C(symmetric) (authenticated by its key), C(nts)
           (authenticated by NTS), C(pending), C(failing) or C(none) (not authenticated); symmetric ones carry
           C(key_id) and C(key_type); its C(verdict) says it in words, for example C(iff verified),
           C(symmetric key 20 (AES128CMAC) ok), V(NTS with gs (10.89.0.3\) ok (AEAD 15 AES-SIV-CMAC-256, key 256 bits,
-          8 cookies\)), C(tc-only) followed by the reason, or C(failing) followed by the cryptostats error; C(hint)
-          says what to do.
+          8 cookies\)), V(NTS with ns (192.0.2.11\) ok (8 cookies\)) (ntpsec), C(tc-only) followed by the reason, or
+          C(failing) followed by the cryptostats error; C(hint) says what to do.
         - chrony sources also carry C(name) (the name of the configuration, null when unknown), C(key_length) (bits),
           and for NTS C(cookies) and C(ke_attempts) (NTS-KE attempts since the last success), else null; for NTS,
           C(key_id) counts successful key establishments and C(key_type) is the AEAD (C(AES-SIV-CMAC-256),
           C(AES-128-GCM-SIV)).
+        - ntpsec associations carry C(name) (its C(srchost), the name of the server line; null for an address) and,
+          for NTS, C(cookies) (ntpsec's C(ntscookies), 0 before the first NTS key establishment); their C(address)
+          is C(0.0.0.0) until NTS key establishment succeeded.
         - Also address, cn, mode (C(client), C(bclient) for a broadcast or multicast client, ...), signature, ident,
           flags (decoded), reach, selection, synchronised, step, waiting_for,
           proof (the cryptostats line of the identity exchange), identity_filestamp, errors, restarts, trail
@@ -530,7 +559,7 @@ def main():
             service=dict(type='str'),
             stuck=dict(type='list', elements='str', default=[]),
             replaced=dict(type='dict', default={}),
-            daemon=dict(type='str', default='ntpd', choices=['ntpd', 'chrony']),
+            daemon=dict(type='str', default='ntpd', choices=['ntpd', 'ntpsec', 'chrony']),
             chronyc=dict(type='str', default='chronyc'),
             keys_file=dict(type='path', default='/etc/ntp/ntp.keys'),
             forbidden_key_types=dict(type='list', elements='str', default=['MD5'], no_log=False),
@@ -541,36 +570,47 @@ def main():
     if module.params['daemon'] == 'chrony':
         chrony_main(module)
     system = ntpq(module, ['rv 0', 'as'])
+    ntpsec = module.params['daemon'] == 'ntpsec'
     try:
         assids = [row['assid'] for row in autokey_status.ntpq.read_associations(system)]
         peers = ntpq(module, ['rv %d' % assid for assid in assids]) if assids else ''
         mtimes, remote = {}, (module.params['server'] or '').strip() not in LOCAL_SERVERS
+        stats_problem = None
         if remote:  # nothing of that host is on this machine: only what ntpq tells
             files, params, stats, types = {}, {}, None, {}
             daemon = dict(pid=None, started=None, source='remote server %s: its process is not visible from here'
                           % module.params['server'])
         else:
-            files = keysdir_names(module.params['keysdir'], mtimes)
             types = key_types(module.params['keys_file'])
-            params = params_facts(module.params['keysdir'], files)
-            stats, stats_problem = autokey_status.read_log(module.params['cryptostats'])
+            if ntpsec:  # no Autokey: no keys directory, no cryptostats; its key file is read at start
+                files, params, stats = {}, {}, None
+                if os.path.exists(module.params['keys_file']):
+                    mtimes[os.path.basename(module.params['keys_file'])] = os.stat(module.params['keys_file']).st_mtime
+            else:
+                files = keysdir_names(module.params['keysdir'], mtimes)
+                params = params_facts(module.params['keysdir'], files)
+                stats, stats_problem = autokey_status.read_log(module.params['cryptostats'])
             if os.path.exists(module.params['config']):
                 mtimes[os.path.basename(module.params['config'])] = os.stat(module.params['config']).st_mtime
-            processes = ntpd_processes()
+            processes = ntpd_processes()  # ntpsec's daemon is called ntpd too
             by_service, name = (None, None)
             pid = read_pid(module.params['pidfile'])
             if pid not in processes:
                 by_service, name = service_pid(module, [module.params['service']] if module.params['service']
-                                               else ['ntp', 'ntpd'])
+                                               else ['ntpsec'] if ntpsec else ['ntp', 'ntpd'])
             daemon = running_daemon(processes, pid, module.params['pidfile'], by_service, name)
         result = autokey_status.assess(system, peers, stats, files,
                                        require_identity=module.params['require_identity'],
                                        offers=module.params['offers'], params=params,
                                        stuck=module.params['stuck'], key_types=types,
                                        forbidden_types=module.params['forbidden_key_types'],
-                                       replaced=resolved(module.params['replaced']))
+                                       replaced=resolved(module.params['replaced']),
+                                       daemon='ntpsec' if ntpsec else 'ntpd')
         if remote:
             result['cryptostats'] = 'not read: remote server'
+        elif ntpsec:
+            result['cryptostats'] = 'not read: ntpsec has no Autokey'
+            result['problems'] += exposed_passwords([module.params['config'], NTPSEC_CONFIG])
         elif stats_problem:
             result['cryptostats'] = 'not read: %s' % stats_problem
         else:

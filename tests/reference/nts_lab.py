@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""NTS in the lab: a private CA, and chronyd 4.0 (Debian 11) or 4.3 (Debian 12) hosts that resolve the servers'
-names through an /etc/hosts of their own (a copy of their rootfs's /etc, bind-mounted over it in the daemon's
-private mount namespace; the shared rootfs is never changed). Shared by test_nts_live.py and benchmarks/nts.py."""
+"""NTS in the lab: a private CA, and chronyd 4.0 (Debian 11) or 4.3 (Debian 12) or ntpsec 1.2.2 (Debian 12) hosts
+that resolve the servers' names through an /etc/hosts of their own (a copy of their rootfs's /etc, bind-mounted
+over it in the daemon's private mount namespace; the shared rootfs is never changed). Shared by test_nts_live.py,
+test_ntpsec_live.py and benchmarks/nts.py."""
 
 import datetime
 import os
@@ -12,6 +13,8 @@ import time
 import ntplab
 
 BOOKWORM_ROOTFS = os.environ.get('AUTOKEY_LAB_BOOKWORM_CHRONY_ROOTFS', '/var/cache/ntp-autokey/bookworm-chrony')
+NTPSEC_ROOTFS = os.environ.get('AUTOKEY_LAB_NTPSEC_ROOTFS', '/var/cache/ntp-autokey/bookworm-ntpsec')
+NTPSEC = 'ntpsec'  # the ntplab build of NTPSEC_ROOTFS
 ROOTFS = {'4.0': ntplab.CHRONY_ROOTFS, '4.3': BOOKWORM_ROOTFS}
 CHRONYC = {'authdata': ('-c', 'authdata'), 'sources': ('-c', 'sources'), 'names': ('-c', '-N', 'sources'),
            'ntpdata': ('-c', 'ntpdata'), 'tracking': ('-c', 'tracking')}
@@ -70,6 +73,47 @@ class NtsHost(ntplab.ChronyHost):
         return dict((what, self.chronyc(*args)) for what, args in CHRONYC.items())
 
 
+class NtpsecHost(ntplab.Host):
+    """A lab ntpsec whose rootfs's /etc is replaced, for this daemon only, by `etc` (a copy with an /etc/hosts), with
+    /proc bound as ntplab binds it for every ntpd."""
+
+    etc = None
+    started = None
+
+    def spawn(self):
+        self.started = time.time()
+        with open(self.fs(self.root + '/daemon.out'), 'w') as out:
+            self.proc = subprocess.Popen(
+                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                 'mount --bind "$0" "$1/etc" && mount --bind /proc "$1/proc" && '
+                 'exec capsh --drop=cap_sys_time --chroot="$1" -- -c "exec $2"',
+                 self.etc, self.rootfs, self.command()], stdout=out, stderr=subprocess.STDOUT)
+
+    def write_conf(self, lines):
+        """ntp.conf of `lines` after the lab's files; ROOT in a line is this host's folder."""
+        conf = ['driftfile %s/drift' % self.root, 'logfile %s/ntpd.log' % self.root, 'statsdir %s/stats/' % self.root,
+                'restrict default kod nomodify nopeer noquery limited', 'restrict 127.0.0.1']
+        with open(self.fs(self.root + '/ntp.conf'), 'w') as handle:
+            handle.write('\n'.join(conf + [line.replace('ROOT', self.root) for line in lines]) + '\n')
+
+
+def ntpsec_available():
+    """'' when the ntpsec rootfs is there, else why not."""
+    if not os.path.exists(os.path.join(NTPSEC_ROOTFS, 'usr/sbin/ntpd')):
+        return 'ntpsec lab rootfs missing (%s: lab/rootfs.sh DIR ntpsec bookworm)' % NTPSEC_ROOTFS
+    return ''
+
+
+def ntpsec_host(lab, name, etc):
+    """A new ntpsec host of the lab (not started), resolving names through `etc`."""
+    if NTPSEC not in ntplab.BUILDS:
+        ntplab.add_build(NTPSEC, NTPSEC_ROOTFS)
+    host = lab.host(name, build_name=NTPSEC)
+    host.__class__ = NtpsecHost  # same lab namespace, another spawn
+    host.etc = etc
+    return host
+
+
 def nts_host(lab, name, version, etcs):
     host = lab.host(name, 'chronyd')
     host.__class__ = NtsHost  # same lab namespace, another rootfs and spawn
@@ -88,8 +132,9 @@ def etc_with_hosts(folder, rootfs, entries):
 
 
 def reap_bookworm():
-    """Files of killed labs in the 4.3 rootfs, which ntplab.reap_stale does not know."""
-    labs = ntplab.in_rootfs('/srv/autokey-lab', BOOKWORM_ROOTFS)
-    for lab_id in (os.listdir(labs) if os.path.isdir(labs) else []):
-        if not ntplab._owner_alive(lab_id):  # pylint: disable=protected-access
-            shutil.rmtree(os.path.join(labs, lab_id), ignore_errors=True)
+    """Files of killed labs in the bookworm rootfs (chrony 4.3, ntpsec), which ntplab.reap_stale does not know."""
+    for rootfs in (BOOKWORM_ROOTFS, NTPSEC_ROOTFS):
+        labs = ntplab.in_rootfs('/srv/autokey-lab', rootfs)
+        for lab_id in (os.listdir(labs) if os.path.isdir(labs) else []):
+            if not ntplab._owner_alive(lab_id):  # pylint: disable=protected-access
+                shutil.rmtree(os.path.join(labs, lab_id), ignore_errors=True)

@@ -267,10 +267,13 @@ def stuck(statuses):
 
 def replaced(statuses):
     """{inventory name: 'name (daemon)'} of the hosts that run no Autokey-capable ntpd where one was deployed (ntpsec
-    after an upgrade to Debian 12, an ntpd built without OpenSSL): their Autokey clients can never verify them."""
+    after an upgrade to Debian 12, an ntpd built without OpenSSL): their Autokey clients can never verify them.
+    A host where ntpsec was deployed on purpose (status_info daemon=ntpsec) replaced nothing."""
     found = {}
     for name, status in statuses.items():
         daemon = (status or {}).get('daemon_identity') or {}
+        if status and status.get('expected_daemon') == 'ntpsec':
+            continue
         if daemon.get('kind') in ('ntpsec', 'ntpd-no-openssl') and not status.get('flags'):
             found[name] = '%s (%s)' % (name, daemon['name'])
     return found

@@ -36,13 +36,23 @@ CERT_FLAGS = ((0x01, 'trust'), (0x02, 'sign'), (0x04, 'valid'), (0x08, 'private'
 MODES = {'1': 'active', '2': 'passive', '3': 'client', '4': 'server', '5': 'broadcast', '6': 'bclient'}
 # blocked: waits for an upstream that is not synchronised and will not be without a fix there (its own verdict
 # is final: verify.yml passes those upstreams in `stuck`)
-FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'blocked', 'none', 'symmetric')
+FINAL = ('verified', 'tc-only', 'tc-fallback', 'failing', 'blocked', 'none', 'symmetric', 'nts')
 TRUSTING = ('verified', 'tc-only', 'tc-fallback')  # VRFY set
-AUTHENTICATED = ('verified', 'symmetric')  # what a host may take time from
+KEYED = ('symmetric', 'nts')  # authenticated without Autokey: by a symmetric key, by NTS (ntpsec)
+AUTHENTICATED = ('verified',) + KEYED  # what a host may take time from
 TEST5 = 0x0010  # flash: the packet failed authentication
 # polls without an authenticated answer after which a symmetric association is failing, not pending: ntpd sends
 # iburst's eight packets and then one a poll; a server drops a request whose MAC it cannot verify
 SYMMETRIC_PATIENCE = 8
+# ntpsec's hpoll after a failed NTS key establishment (NTS-KE): at least 8, plus 4, at most 12, so the next attempt
+# comes 2^12 s (68 minutes) later; until then the association keeps no cookies and no answer (seen live, 1.2.2)
+NTS_KE_RETRY_HPOLL = 12
+# ntpsec's srcadr of an NTS association before its first NTS-KE succeeded (the server's address comes with it)
+UNSET_ADDRESSES = ('', '0.0.0.0', '::')
+NTPSEC_NTS_HINT = ('%s: check that the server certificate is signed by a CA this host trusts (ca on the server line, '
+                   'or the system CAs), names %s (subjectAltName), has not expired, and that the server serves NTS-KE '
+                   'on TCP 4460 (nts enable, nts key, nts cert) and is up; ntpsec logs the TLS error (NTSc: lines); '
+                   'once fixed, a restart or SIGHUP makes ntpsec try again at once')
 
 
 def _certificate(entry, own_host, now):
@@ -62,6 +72,14 @@ def number(value):
     """The int of an ntpq value of ASCII digits, None for anything else (str.isdigit() also takes
     digits such as '\u00b2' that int() refuses)."""
     return int(value) if isinstance(value, str) and _NUMBER.match(value) else None
+
+
+_SIGNED = re.compile(r'^-?[0-9]{1,10}\Z')
+
+
+def signed(value):
+    """number() that also takes a leading minus (ntpsec's ntscookies is -1 before the first NTS-KE)."""
+    return int(value) if isinstance(value, str) and _SIGNED.match(value) else None
 
 
 def read_log(path, limit=16 << 20):
@@ -374,6 +392,54 @@ def judge_symmetric(assoc, key_types=None):
     return 'pending', 'pending: first authenticated answer with %s' % named, ''
 
 
+def label(assoc):
+    """How an association is named in words: `ns (192.0.2.11)` by ntpsec's srchost and its address, else either."""
+    name, address = assoc.get('name'), assoc.get('address')
+    if address in UNSET_ADDRESSES:
+        return name or address or '?'
+    return '%s (%s)' % (name, address) if name and name != address else address
+
+
+def judge_nts(assoc, hpoll=None):
+    """(state, verdict, hint) of an ntpsec NTS association (`server NAME nts`). `hpoll`: its poll exponent, which
+    ntpsec raises to NTS_KE_RETRY_HPOLL after a failed NTS key establishment. ntpsec shows no cause of an NTS-KE
+    failure (an untrusted CA, a name the certificate lacks, no NTS-KE service look alike in ntpq): the hint lists
+    them. Its address is unset until an NTS-KE succeeded."""
+    named = 'NTS with %s' % label(assoc)
+    cookies, unreach = assoc['cookies'] or 0, assoc.get('unreach')
+    unreached = assoc['reach'] in (None, '0', '000')
+    keyed_once = assoc['address'] not in UNSET_ADDRESSES
+    if assoc['authentic'] and not unreached:
+        return 'nts', '%s ok (%d cookies)' % (named, cookies), ''
+    if assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5:
+        return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
+                'ntpsec wants a key MAC in these answers, which NTS answers do not carry: a restrict line with notrust '
+                'covers the server, or something else answers in its place')
+    if unreached and not cookies and hpoll is not None and hpoll >= NTS_KE_RETRY_HPOLL:
+        later = 'ntpsec retries after %d minutes' % ((1 << min(hpoll, 17)) // 60)
+        if not keyed_once:
+            return ('failing', 'failing: %s: NTS key establishment failed, no cookies (%s)' % (named, later),
+                    'ntpsec gets no NTS keys from ' + NTPSEC_NTS_HINT % (label(assoc), assoc.get('name') or '?'))
+        return ('failing', 'failing: %s: no answer to its cookies, and a new NTS key establishment failed (%s)'
+                % (named, later),
+                '%s stopped answering: it is down or unreachable from here (see its own verdict), no longer serves '
+                'NTS-KE on TCP 4460, or presents a certificate this host does not accept; ntpsec logs why (NTSc: '
+                'lines)' % (assoc.get('name') or assoc['address']))
+    if unreached and keyed_once and unreach is not None and unreach >= SYMMETRIC_PATIENCE:
+        return ('failing', 'failing: %s: NTS keys established, but no authenticated answer in %d polls' % (named, unreach),
+                'the NTS-KE server %s gives cookies, but the NTP server it names, %s, does not answer them with NTS: it '
+                'is down or unreachable from here (UDP 123), or does not hold the NTS keys of that NTS-KE service'
+                % (assoc.get('name') or '?', assoc['address']))
+    if not keyed_once:
+        return 'pending', 'pending: %s: NTS key establishment not done yet' % named, ''
+    if not cookies:
+        return ('pending', 'pending: %s: no answer to its cookies, which are used up: a new NTS key establishment is '
+                'due' % named, '')
+    return 'pending', 'pending: %s: %s (%d cookies left)' % (
+        named, 'first authenticated answer' if assoc.get('upstream_heard') is False else 'an authenticated answer again',
+        cookies), ''
+
+
 def judge_replaced(upstream):
     """(state, verdict, hint) of an Autokey association whose server no longer runs an ntpd with Autokey: `upstream`
     names it and what runs there now (e.g. 'gs (ntpsec 1.2.2)'). Final: waiting cannot change it, and flags the
@@ -400,7 +466,7 @@ def association(block, events, certificates, own_host, files, params=None, stuck
     # that cryptostats shows at work while they restart and show none)
     autokey_seen = word is not None or bool(stats['errors'] or stats['certificates'] or stats['proof'])
     assoc = dict(
-        assid=block['associd'], address=address, cn=cn, signature=values.get('signature'),
+        assid=block['associd'], address=address, cn=cn, name=values.get('srchost'), signature=values.get('signature'),
         mode=MODES.get(values.get('hmode')),
         ident=values.get('ident') or (host_group or {}).get('group') if autokey_seen else values.get('ident') or None,
         flags=word, reach=values.get('reach'), host_group=(host_group or {}).get('name'),
@@ -420,11 +486,19 @@ def association(block, events, certificates, own_host, files, params=None, stuck
     assoc['upstream_synchronised'] = _upstream(assoc)
     key_id = number(values.get('keyid'))
     symmetric = word is None and not assoc['ident'] and key_id is not None and 1 <= key_id <= 65535
-    assoc.update(method='symmetric' if symmetric else 'autokey' if word is not None or assoc['ident'] else 'none',
+    # ntpsec shows ntscookies for every association (-1 without NTS); NTS alone sets authenb without a key
+    cookies = signed(values.get('ntscookies'))
+    nts = (word is None and not assoc['ident'] and not symmetric and cookies is not None
+           and (cookies >= 0 or status['authenable']))
+    assoc.update(method='symmetric' if symmetric else 'nts' if nts else 'autokey' if word is not None or assoc['ident']
+                 else 'none',
                  key_id=key_id if symmetric else None, key_type=(key_types or {}).get(key_id) if symmetric else None,
-                 unreach=number(values.get('unreach')))
+                 unreach=number(values.get('unreach')), cookies=max(cookies, 0) if nts else None)
     if symmetric:
         assoc['state'], assoc['verdict'], assoc['hint'] = judge_symmetric(assoc, key_types)
+        return assoc
+    if nts:
+        assoc['state'], assoc['verdict'], assoc['hint'] = judge_nts(assoc, number(values.get('hpoll')))
         return assoc
     if assoc['method'] == 'autokey' and (replaced or {}).get(address):
         assoc['state'], assoc['verdict'], assoc['hint'] = judge_replaced(replaced[address])
@@ -437,13 +511,15 @@ def association(block, events, certificates, own_host, files, params=None, stuck
 
 
 def assess(system_text, peers_text, cryptostats_text=None, files=None, require_identity=True, offers=None,
-           now=None, params=None, stuck=(), key_types=None, forbidden_types=(), replaced=None):
+           now=None, params=None, stuck=(), key_types=None, forbidden_types=(), replaced=None, daemon='ntpd'):
     """Everything status_info returns about one host (see its RETURN documentation).
 
     `params`: {link name: read_params facts} of the params files in the keysdir; `stuck`: CNs of upstreams
     known to stay unsynchronised (their own verdicts are final), so that waiting for them is a verdict too;
     `key_types`: {key ID: type} of the symmetric key file; `forbidden_types`: key types the policy refuses;
-    `replaced`: {address: 'name (daemon)'} of upstreams whose ntpd was replaced by a daemon without Autokey."""
+    `replaced`: {address: 'name (daemon)'} of upstreams whose ntpd was replaced by a daemon without Autokey;
+    `daemon`: what was deployed here, 'ntpd' (Autokey expected: ntpsec there replaced it) or 'ntpsec' (on purpose:
+    NTS and symmetric keys, never Autokey)."""
     now = time.time() if now is None else now
     files = files or {}
     params = params or {}
@@ -466,7 +542,7 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
         flags=system_word, offers=system_word['schemes'] if system_word else [],
         stratum=number(values.get('stratum')), system_peer=number(values.get('peer')),
         signature=values.get('signature'), certificates=certificates,
-        cryptostats='read' if cryptostats_text is not None else 'not available',
+        cryptostats='read' if cryptostats_text is not None else 'not available', expected_daemon=daemon,
         loaded=cryptostats.loaded(events, own.split('@')[0] if own else None, group),
         files=files, params=params)
     result['synchronised'] = bool(result['stratum'] is not None and result['stratum'] < 16 and result['system_peer'])
@@ -478,36 +554,69 @@ def assess(system_text, peers_text, cryptostats_text=None, files=None, require_i
                               for b in ntpq.read_variables(peers_text or '') if b['associd']]
     trusting = [a for a in result['associations'] if a['state'] in TRUSTING]
     waiting = [a for a in trusting if a['cn'] not in stuck]  # trust that can still complete and synchronise
-    keyed = [a for a in result['associations'] if a['state'] == 'symmetric']
+    keyed = [a for a in result['associations'] if a['state'] in KEYED]
     result['synchronised_to_autokey'] = any(a['synchronised'] for a in trusting)
     result['synchronised_authenticated'] = result['synchronised_to_autokey'] or any(a['synchronised'] for a in keyed)
     result['converged'] = bool(result['associations']) and all(a['state'] in FINAL for a in result['associations']) and all(
         a['flags']['complete'] for a in waiting) and (result['synchronised_authenticated'] or not waiting + keyed)
-    result['problems'] = problems(result, require_identity, offers) + symmetric_problems(result, forbidden_types)
+    if daemon == 'ntpsec':
+        result['problems'] = ntpsec_problems(result, forbidden_types)
+    else:
+        result['problems'] = problems(result, require_identity, offers) + symmetric_problems(result, forbidden_types)
     return result
 
 
 def symmetric_problems(result, forbidden_types=()):
-    """Findings about the symmetric associations (the Autokey ones are problems()'s)."""
+    """Findings about the associations authenticated by a symmetric key or NTS (the Autokey ones are
+    problems()'s)."""
     found = []
     for assoc in result['associations']:
-        if assoc['method'] != 'symmetric':
+        if assoc['method'] not in KEYED:
             continue
         who = assoc['address']
-        if assoc['state'] != 'symmetric':
-            found.append('%s: %s%s' % (who, assoc['verdict'], ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
+        if assoc['state'] != assoc['method']:
+            # an NTS verdict names the server (its address is unset until NTS-KE succeeded)
+            found.append('%s%s%s' % ('' if assoc['method'] == 'nts' else who + ': ', assoc['verdict'],
+                                     ' (%s)' % assoc['hint'] if assoc['hint'] else ''))
         elif assoc['key_type'] in forbidden_types:
             found.append(forbidden_type(who, assoc['key_id'], assoc['key_type']))
     return found
 
 
+def ntpsec_problems(result, forbidden_types=()):
+    """Findings on a host where ntpsec was deployed on purpose: no Autokey there, every association authenticated
+    by NTS or a symmetric key, and the host synchronised to one of them."""
+    found = []
+    daemon = result.get('daemon_identity') or daemon_identity(None)
+    if daemon['kind'] != 'ntpsec':
+        found.append('not ntpsec: %s answers ntpq here, where ntpsec was deployed (is the old daemon still installed '
+                     'and running, or is the ntpsec service stopped?)' % (
+                         daemon['name'] or 'a daemon of version %s' % (result.get('version') or 'not shown')))
+    if not result['associations']:
+        found.append('no association: ntpsec has no server line')
+    for assoc in result['associations']:
+        # (a reference clock, 127.127.t.u, is this host's own time source, not one on the network)
+        if assoc['method'] == 'none' and not assoc['address'].startswith('127.127.'):
+            found.append('%s: unauthenticated: no key and no NTS on its server line (anyone on the path can give this '
+                         'host time: add nts, or a key, to it)' % label(assoc))
+    found += symmetric_problems(result, forbidden_types)
+    if result['associations'] and not result['synchronised_authenticated']:
+        taken = [a for a in result['associations'] if a['synchronised']]
+        keyed = [a for a in result['associations'] if a['state'] in KEYED]
+        found.append('not synchronised to an authenticated source%s' % (
+            ' (synchronised to %s without authentication)' % label(taken[0]) if taken else
+            ' (%s)' % ', '.join(_unsynchronised(a) for a in keyed) if keyed else ''))
+    return found
+
+
 def problems(result, require_identity=True, offers=None):
-    """Plain-word findings that make this host not protected by Autokey."""
+    """Plain-word findings that make this host not protected by Autokey (ntpsec_problems() judges a host where
+    ntpsec was deployed on purpose)."""
     found = []
     word = result['flags']
-    if word is None and not any(a.get('method') == 'symmetric' for a in result['associations']):
+    if word is None and not any(a.get('method') in KEYED for a in result['associations']):
         return [_autokey_off(result)]
-    if word is None:  # symmetric keys only: symmetric_problems() judges them
+    if word is None:  # symmetric keys or NTS only: symmetric_problems() judges them
         return []
     if offers and offers not in result['offers']:
         link = 'ntpkey_%skey_%s' % (offers, result['group'])
@@ -518,12 +627,12 @@ def problems(result, require_identity=True, offers=None):
     for cert in result['certificates']:
         if cert['own'] and cert['self_signed'] and cert['expired']:
             found.append('own certificate expired (%s): this host can neither sign nor be signed' % cert['until'])
-    autokey = [a for a in result['associations'] if a['state'] != 'none' and a.get('method') != 'symmetric']
-    keyed = [a for a in result['associations'] if a.get('method') == 'symmetric']
+    autokey = [a for a in result['associations'] if a['state'] != 'none' and a.get('method') not in KEYED]
+    keyed = [a for a in result['associations'] if a.get('method') in KEYED]
     if not autokey and not keyed and not offers:
         found.append('no Autokey association: nothing this host trusts is verified')
     accepted = [a for a in autokey if a['state'] == 'verified' or (a['state'] in TRUSTING and not require_identity)]
-    accepted += [a for a in keyed if a['state'] == 'symmetric']
+    accepted += [a for a in keyed if a['state'] in KEYED]
     if accepted and not any(a['synchronised'] for a in accepted):
         found.append('not synchronised to its verified association%s (%s)' % (
             's' if len(accepted) > 1 else '', ', '.join(_unsynchronised(a) for a in accepted)))
@@ -558,7 +667,7 @@ def _autokey_off(result):
 
 
 def _unsynchronised(assoc):
-    who = assoc['cn'] or assoc['address']
+    who = assoc['cn'] or label(assoc)
     if assoc.get('upstream_synchronised') is False:
         return '%s %s: %s is not synchronised itself' % (who, assoc['selection'], who)
     return '%s %s' % (who, assoc['selection'])

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""status_info with daemon=ntpsec (ntpsec deployed on purpose) on ntpq output captured live, ntpq replaced by the
+recorded answers: no keys directory and no cryptostats read, ntpsec's files and service, its NTS verdicts."""
+
+import os
+from unittest import mock
+
+from ansible.module_utils import basic
+
+from ansible_collections.ntp.autokey.plugins.modules import status_info
+from helpers import FIXTURES, run_module
+
+
+def recorded(kind):
+    texts = []
+    for part in ('system', 'peers'):
+        with open(os.path.join(FIXTURES, 'ntpq', 'ntpsec-nts-%s-%s.txt' % (kind, part))) as handle:
+            texts.append(handle.read())
+    return texts
+
+
+def run(tmp_path, kind, services=None, **args):
+    system, peers = recorded(kind)
+    calls = []
+
+    def run_command(self, argv, **kw):  # pylint: disable=unused-argument
+        calls.append(argv)
+        commands = [argv[i + 1] for i, arg in enumerate(argv) if arg == '-c']
+        return 0, system if commands == ['rv 0', 'as'] else peers, ''
+
+    def service_pid(module, names):  # pylint: disable=unused-argument
+        (services if services is not None else []).append(list(names))
+        return None, None
+
+    keys = tmp_path / 'keys'  # what Autokey left: params, and a cryptostats (a FIFO, named if it were read)
+    if not keys.exists():
+        keys.mkdir()
+        (keys / 'ntpkey_iffpar_lab').write_text('left from Autokey\n')
+        os.mkfifo(str(tmp_path / 'cryptostats'))
+    defaults = dict(daemon='ntpsec', keysdir=str(keys), cryptostats=str(tmp_path / 'cryptostats'),
+                    config=str(tmp_path / 'ntp.conf'), keys_file=str(tmp_path / 'ntp.keys'),
+                    pidfile=str(tmp_path / 'ntpd.pid'))
+    with mock.patch.object(basic.AnsibleModule, 'run_command', run_command), \
+            mock.patch.object(status_info, 'service_pid', service_pid), \
+            mock.patch.object(status_info, 'ntpd_processes', lambda: {}):
+        result, dummy = run_module(status_info, dict(defaults, **args), check_mode=True)
+    return result, calls
+
+
+def test_nts_client_judged_without_autokey_files(tmp_path):
+    services = []
+    result, calls = run(tmp_path, 'ok', services)
+    assert not result.get('failed'), result
+    status = result['status']
+    [assoc] = status['associations']
+    assert (assoc['method'], assoc['state'], assoc['cookies'], assoc['name']) == ('nts', 'nts', 8, 'ns')
+    assert assoc['verdict'] == 'NTS with ns (192.0.2.11) ok (8 cookies)'
+    assert status['problems'] == [] and status['converged'] and status['synchronised_authenticated']
+    assert status['expected_daemon'] == 'ntpsec'
+    # the keys directory and the cryptostats FIFO are not read: no Autokey on ntpsec
+    assert status['files'] == {} and status['params'] == {}
+    assert status['cryptostats'] == 'not read: ntpsec has no Autokey'
+    assert services == [['ntpsec']]
+    assert calls[1][-2:] == ['-c', 'rv 17767']
+
+
+def test_failing_nts_is_a_problem(tmp_path):
+    result, dummy = run(tmp_path, 'untrusted-ca')
+    status = result['status']
+    assert status['associations'][0]['state'] == 'failing' and status['converged']
+    assert status['problems'][0].startswith('failing: NTS with ns: NTS key establishment failed, no cookies')
+
+
+def test_the_service_option_names_ntpsec_service(tmp_path):
+    services = []
+    run(tmp_path, 'ok', services, service='ntpsec-custom')
+    assert services == [['ntpsec-custom']]
+    services = []
+    run(tmp_path, 'ok', services, daemon='ntpd')
+    assert services == [['ntp', 'ntpd']]
+
+
+def test_its_key_file_and_configuration_changed_after_start_need_a_restart(tmp_path):
+    (tmp_path / 'ntp.keys').write_text('20 AES128CMAC 00112233445566778899aabbccddeeff\n')
+    (tmp_path / 'ntp.conf').write_text('server ns nts\n')
+    os.utime(str(tmp_path / 'ntp.keys'), (2000, 2000))
+    os.utime(str(tmp_path / 'ntp.conf'), (500, 500))
+    with mock.patch.object(status_info, 'read_pid', lambda path: 7):
+        real = status_info.running_daemon
+        with mock.patch.object(status_info, 'running_daemon',
+                               lambda processes, *a: real({7: 1000.0}, *a)):
+            result, dummy = run(tmp_path, 'ok')
+    status = result['status']
+    assert status['daemon_started'] == 1000.0
+    assert status['changed_since_start'] == ['ntp.keys'] and status['restart_needed'] is True
+    assert '00112233' not in repr(result)
+
+
+def test_a_readable_configuration_with_the_crypto_password_is_still_named(tmp_path):
+    conf = tmp_path / 'ntp.conf'
+    conf.write_text('crypto host ns pw ntpsec-secret-pw\nserver ns nts\n')
+    conf.chmod(0o644)
+    result, dummy = run(tmp_path, 'ok')
+    exposed = [p for p in result['status']['problems'] if 'readable by others' in p]
+    assert len(exposed) == 1 and exposed[0].startswith('%s holds the crypto password' % conf)
+    assert 'ntpsec-secret-pw' not in repr(result)
