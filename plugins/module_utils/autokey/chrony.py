@@ -25,6 +25,10 @@ _NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.:%-]{0,252}\Z')
 LOCAL_REFID = '7F7F0101'
 # polls of an SK source without an authenticated answer before it is failing, not pending
 PATIENCE = 8
+# the last polls of a source that answered before: chronyd keeps a source selected, and its last answer
+# authenticated, for 8 polls without a valid answer (a wrong key after `chronyc rekey`, a server gone: seen live on
+# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still `*`). One unanswered poll is pending, this many failing.
+STALE_POLLS = 3
 # NTS-KE attempts without cookies before NTS is failing. chronyd retries a failed TLS handshake only after
 # 1024 s, so a first attempt is also judged once chronyd has run longer than one attempt can last.
 NTS_ATTEMPTS = 2
@@ -53,15 +57,47 @@ def _reach(value):
     return int(value, 8) if re.match(r'^[0-7]{1,3}\Z', value) else None
 
 
+def _poll(value):
+    return int(value) if re.match(r'^-?[0-9]{1,2}\Z', value) else None
+
+
 def sources(text):
-    """{address: {'selected': bool, 'reach': int, 'stratum': int}} of `chronyc -n -c sources` (NTP sources)."""
+    """{address: {'selected': bool, 'reach': int, 'stratum': int, 'poll': log2 seconds, 'last_rx': seconds since
+    the last valid sample}} of `chronyc -n -c sources` (NTP sources)."""
     found = {}
     for cells in _rows(text, 7, 'sources'):
         if cells[0] != '^' or not _ADDRESS.match(cells[2]):
             continue
         found[cells[2]] = dict(selected=cells[1] == '*', state=cells[1], stratum=number(cells[3]),
-                               reach=_reach(cells[5]))
+                               poll=_poll(cells[4]), reach=_reach(cells[5]), last_rx=number(cells[6]))
     return found
+
+
+def missed(reach):
+    """Polls since the last valid answer: the trailing zeros of chronyd's 8-bit reach register (None without one)."""
+    if not reach:
+        return None
+    count = 0
+    while not reach & (1 << count):
+        count += 1
+    return count
+
+
+def stale(named, source, key=None):
+    """(state, verdict, hint) of a source that answered before but not at its last polls, or None."""
+    count = missed(source.get('reach'))
+    if not count:
+        return None
+    said = '%s: no authenticated answer to its last %s (reach %o%s)' % (
+        named, 'poll' if count == 1 else '%d polls' % count, source['reach'],
+        ', last valid sample %d s ago' % source['last_rx'] if source.get('last_rx') is not None else '')
+    if count < STALE_POLLS:
+        return 'pending', 'pending: %s: waiting for the next' % said, ''
+    return ('failing', 'failing: %s' % said,
+            ('the server stopped answering this host%s: it is down or unreachable from here (see its own verdict)'
+             % (', or drops its requests because the key changed on one side only (key %s: a rekey with another '
+                'secret, or a server without it)' % key if key is not None else ''))
+            + '; chronyd keeps the source selected for 8 polls on its last answer')
 
 
 def names(sources_text, names_text):
@@ -116,8 +152,8 @@ def judge_nts(source, running_for=None):
     named = 'NTS with %s' % label
     attempts, cookies = source.get('attempts') or 0, source.get('cookies') or 0
     if nts_ok(source):
-        return 'nts', '%s ok (AEAD %d %s, key %d bits, %d cookies)' % (
-            named, source['type_number'], source['key_type'], source['key_length'], cookies), ''
+        return stale(named, source) or ('nts', '%s ok (AEAD %d %s, key %d bits, %d cookies)' % (
+            named, source['type_number'], source['key_type'], source['key_length'], cookies), '')
     if source.get('naks'):
         if attempts >= NTS_ATTEMPTS:
             return ('failing', "failing: %s: the server refuses this host's cookies (NTS NAK), also after %d new key "
@@ -151,11 +187,14 @@ def judge(source, running_for=None):
     if mode == 'SK':
         named = 'symmetric key %s%s' % (key, ' (%s)' % kind if kind else '')
         if source.get('authenticated') and source.get('reach'):
-            return 'symmetric', '%s ok' % named, ''
+            return stale(named, source, key) or ('symmetric', '%s ok' % named, '')
         if source.get('naks'):
             return ('failing', 'failing: %s: the server answered with %d crypto-NAKs' % (named, source['naks']),
                     'the server lacks key %s or holds another secret under it' % key)
-        if (source.get('attempts') or 0) >= PATIENCE:
+        # (authdata's Atmp counts NTS key establishments only: without an answer, the time chronyd has polled)
+        poll = source.get('poll')
+        if not source.get('reach') and running_for is not None and poll is not None \
+                and running_for > PATIENCE * 2 ** max(poll, 0):
             return ('failing', 'failing: %s: no authenticated answer' % named,
                     'the server drops requests whose MAC it cannot verify: it lacks key %s, does not trust it, or '
                     'holds another secret under it (or it is down: see its own verdict)' % key)

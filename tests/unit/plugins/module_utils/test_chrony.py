@@ -49,8 +49,9 @@ def ntpdata(authenticated):
 @pytest.mark.parametrize('sources, auth, data, state, verdict', [
     (SOURCES, '192.0.2.10,-,0,0,0,4294967295,0,0,0,0\n', ntpdata(False), 'none',
      'unauthenticated: no key on this source'),
-    (UNSELECTED, '192.0.2.10,SK,20,13,128,4294967295,9,0,0,0\n', '', 'failing',
-     'failing: symmetric key 20 (AES128CMAC): no authenticated answer'),
+    # (Atmp counts NTS key establishments only: it says nothing of an SK source)
+    (UNSELECTED, '192.0.2.10,SK,20,13,128,4294967295,9,0,0,0\n', '', 'pending',
+     'pending: first authenticated answer with symmetric key 20 (AES128CMAC)'),
     (UNSELECTED, '192.0.2.10,SK,20,1,160,4294967295,2,2,0,0\n', '', 'failing',
      'failing: symmetric key 20 (MD5): the server answered with 2 crypto-NAKs'),
     (UNSELECTED, '192.0.2.10,SK,20,13,128,4294967295,0,0,0,0\n', '', 'pending',
@@ -301,7 +302,8 @@ def test_nts_state_exactly_when_every_condition_holds(changes, running_for):
         return
     [assoc] = result['associations']
     expected = (auth[0] == src[2] and auth[1] == 'NTS' and all(positive(auth[i]) for i in (2, 3, 4, 8))
-                and data[0] == src[2] and data[27] == 'Yes' and re.match(r'^[0-7]{1,3}\Z', src[5]) and int(src[5], 8) > 0)
+                and data[0] == src[2] and data[27] == 'Yes' and re.match(r'^[0-7]{1,3}\Z', src[5])
+                and int(src[5], 8) & 1)  # the last poll answered: a source selected on an older answer is not ok
     assert (assoc['state'] == 'nts') == bool(expected), (changes, assoc)
 
 
@@ -315,3 +317,48 @@ def test_trusted_host_on_its_own_clock():
     # any other reference with no server line is still a host without a source
     lost = assess('', '', '', tracking.replace('7F7F0101', '00000000', 1))
     assert lost['own_clock_stratum'] is None and lost['problems'] == ['no NTP source: chronyd has no server line']
+
+
+def rekeyed(name, running_for=None):
+    """chronyd 4.0 keyed (key 20) to ntpd 4.2.8p15 at poll 3, then `chronyc rekey` on a key file with another
+    secret under key 20 (captured live: good, then 1, 3 and 8 polls after the rekey)."""
+    texts = []
+    for what in ('sources', 'authdata', 'ntpdata', 'tracking'):
+        with open(os.path.join(FIXTURES, 'chronyc', 'rekeyed-%s-%s.csv' % (name, what))) as handle:
+            texts.append(handle.read())
+    return assess(*texts, running_for=running_for)
+
+
+@pytest.mark.parametrize('name, running_for, state, verdict', [
+    ('good', 36, 'symmetric', 'symmetric key 20 (AES128CMAC) ok'),
+    ('wrong1', 52, 'pending', 'pending: symmetric key 20 (AES128CMAC): no authenticated answer to its last poll '
+     '(reach 376, last valid sample 20 s ago): waiting for the next'),
+    ('wrong3', 68, 'failing', 'failing: symmetric key 20 (AES128CMAC): no authenticated answer to its last 3 polls '
+     '(reach 370, last valid sample 37 s ago)'),
+    ('wrong8', 109, 'failing', 'failing: symmetric key 20 (AES128CMAC): no authenticated answer'),
+    # reach 0 after 8 polls: failing only once chronyd has polled 8 times (8 x 2^3 s) since it started
+    ('wrong8', 60, 'pending', 'pending: first authenticated answer with symmetric key 20 (AES128CMAC)'),
+    ('wrong8', None, 'pending', 'pending: first authenticated answer with symmetric key 20 (AES128CMAC)'),
+])
+def test_a_source_selected_on_its_last_answer_is_not_ok(name, running_for, state, verdict):
+    result = rekeyed(name, running_for)
+    [assoc] = result['associations']
+    assert (assoc['state'], assoc['verdict']) == (state, verdict)
+    assert result['synchronised_authenticated'] == (state == 'symmetric')
+    assert bool(result['problems']) == (state != 'symmetric')
+    assert result['converged'] == (state != 'pending')
+
+
+def test_a_stale_source_names_the_key_in_its_hint():
+    [assoc] = rekeyed('wrong3', 68)['associations']
+    assert 'key 20' in assoc['hint'] and 'selected for 8 polls' in assoc['hint']
+
+
+@given(st.integers(min_value=1, max_value=255))
+def test_symmetric_ok_exactly_when_the_last_poll_was_answered(reach):
+    sources = '^,*,192.0.2.10,2,3,%o,3,-0.000000503,-0.000000593,0.010931349\n' % reach
+    result = assess(sources, '192.0.2.10,SK,20,13,128,4294967295,0,0,0,0\n', ntpdata(True))
+    [assoc] = result['associations']
+    misses = (reach & -reach).bit_length() - 1
+    expected = 'symmetric' if misses == 0 else 'pending' if misses < 3 else 'failing'
+    assert assoc['state'] == expected
