@@ -2,6 +2,7 @@
 """status_info end to end on captured lab output, with ntpq replaced by the recorded answers."""
 
 import os
+import time
 from unittest import mock
 
 import pytest
@@ -77,6 +78,28 @@ def fake_proc(tmp_path, processes):
         fields = ['S', str(parent)] + ['0'] * 17 + [str(start * ticks)] + ['0'] * 5
         (proc / pid / 'stat').write_text('%s (%s) %s\n' % (pid, comm, ' '.join(fields)))
     return str(proc)
+
+
+def test_boot_time_from_uptime_to_the_hundredth(tmp_path):
+    proc = tmp_path / 'proc'
+    proc.mkdir()
+    (proc / 'stat').write_text('cpu 1 2 3\nbtime 1000\n')
+    (proc / 'uptime').write_text('250.37 480.10\n')
+    assert status_info._boot_time(str(proc), now=1250.99) == pytest.approx(1000.62)  # pylint: disable=protected-access
+    (proc / 'uptime').write_text('garbage\n')
+    assert status_info._boot_time(str(proc), now=1250.99) == 1000  # pylint: disable=protected-access
+
+
+def test_a_file_written_just_before_the_start_is_not_newer(tmp_path):
+    # btime says 1000 (whole seconds); the machine booted at 1000.62 by uptime; ntpd started 5 s after boot, and
+    # its configuration was written 0.3 s before that: with btime the start would read 1005.0, before the file
+    proc = tmp_path / 'proc'
+    fake_proc(tmp_path, [('12', 'ntpd', 5)])
+    (proc / 'uptime').write_text('%.2f 1.0\n' % (time.time() - 1000.62))
+    [started] = status_info.ntpd_processes(str(proc)).values()
+    assert started == pytest.approx(1005.62, abs=0.05)
+    facts = status_info.autokey_status.restart_facts(started, {'ntp.conf': 1005.32})
+    assert facts['restart_needed'] is False
 
 
 # Two ntpd on one machine (a lab, a chroot): the older one is not the daemon that answers ntpq.
