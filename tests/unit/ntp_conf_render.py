@@ -17,7 +17,7 @@ CHRONY_DEFAULTS = dict(
     ansible_managed='Ansible managed', chrony_keys=[], chrony_keys_file='/etc/chrony/chrony.keys',
     chrony_sources_file='/etc/chrony/sources.d/ntp-autokey.sources', chrony_servers=[], chrony_serve=False,
     chrony_allow=[], chrony_local_stratum=0, chrony_extra_config=[], chrony_nts_trusted_certificates='',
-    chrony_nts_server_key='', chrony_nts_server_certificate='',
+    chrony_nts_server_key='', chrony_nts_server_certificate='', chrony_authselectmode='',
 )
 
 DEFAULTS = dict(

@@ -52,3 +52,17 @@ def test_nts_sources_and_server_files():
 def test_values_that_would_add_a_line_are_refused(variables, named):
     with pytest.raises(AnsibleFilterError, match=named):
         render_chrony(**variables)
+
+
+@pytest.mark.parametrize('servers, mode, expected', [
+    ([{'address': 'gs', 'method': 'nts'}], '', 'authselectmode require'),
+    ([{'address': '192.0.2.1', 'method': 'symmetric', 'key': 20}], '', 'authselectmode require'),
+    ([{'address': 'gs', 'method': 'nts'}, {'address': 'pool.example'}], '', None),
+    ([{'address': 'gs', 'method': 'nts'}, {'address': '192.0.2.9', 'method': 'none'}], '', None),
+    ([], '', None),  # a trusted host on its own clock
+    ([{'address': 'pool.example'}], 'prefer', 'authselectmode prefer'),
+])
+def test_authselectmode_require_when_every_source_is_authenticated(servers, mode, expected):
+    lines = render_chrony(chrony_servers=servers, chrony_authselectmode=mode).splitlines()
+    found = [line for line in lines if line.startswith('authselectmode')]
+    assert found == ([expected] if expected else [])
