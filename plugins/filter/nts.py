@@ -146,6 +146,37 @@ def _encoding_problem(certificate):
             'with "openssl x509 -inform DER -outform PEM"')
 
 
+def _served_problem(served, certificate):
+    """Why the certificate NTS-KE serves here is not the file's (community.crypto.get_certificate's result for TCP
+    4460 on the host, and the file as slurp returns it), or None. The daemon reads the file at start only: a file
+    changed since (renewed, put back) is not what clients meet until it restarts."""
+    from cryptography import x509
+    from cryptography.hazmat.backends import default_backend
+
+    if not isinstance(served, dict) or served.get('failed') or not served.get('cert'):
+        message = served.get('msg') if isinstance(served, dict) else None
+        return ('NTS-KE on TCP 4460 of this host served no certificate%s: is the daemon running, with its NTS server '
+                'settings?' % (' (%s)' % to_text(message)[:200] if message else ''))
+    try:
+        live = x509.load_pem_x509_certificate(to_text(served['cert']).encode('ascii'), default_backend())
+    except Exception:  # cryptography raises ValueError or others for damaged input, by version
+        return 'the certificate NTS-KE serves here cannot be read'
+    data = _certificate_bytes(certificate)
+    block = re.search(br'-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----', data or b'', re.S)
+    try:
+        on_file = x509.load_pem_x509_certificate(block.group(0), default_backend()) if block else None
+    except Exception:  # as above
+        on_file = None
+    if on_file is not None and on_file == live:
+        return None
+    # (cryptography 42 and newer: not_valid_after_utc, aware; older: not_valid_after, naive UTC)
+    until = getattr(live, 'not_valid_after_utc', None) or live.not_valid_after
+    expired = until.replace(tzinfo=None) <= datetime.datetime.utcnow()
+    return ('NTS-KE serves another certificate than the file (serial %x, valid until %s UTC%s): the daemon read it '
+            'before the file changed, and clients meet the served one; restart the daemon to serve the file'
+            % (live.serial_number, until.strftime('%Y-%m-%d %H:%M'), ', expired' if expired else ''))
+
+
 def _when(text):
     try:
         return datetime.datetime.strptime(to_text(text), _TIME)
@@ -153,14 +184,19 @@ def _when(text):
         return None
 
 
-def nts_certificate_problems(info, names, public_key=None, now=None, certificate=None):
+def nts_certificate_problems(info, names, public_key=None, now=None, certificate=None, served=None):
     """What keeps this certificate from serving NTS to clients that use `names`, in plain words ([] when nothing):
     unreadable, not PEM, outside its validity, a name the SAN lacks (or an entry chrony never matches), not the
     certificate of the server key, a key usage without digitalSignature, not for TLS servers. `info` is
     community.crypto.x509_certificate_info's result (which also reads DER, so `certificate`, the file's content as
-    ansible.builtin.slurp returns it, is needed to tell PEM from DER); `now` ('%Y%m%d%H%M%SZ', UTC) is for tests."""
+    ansible.builtin.slurp returns it, is needed to tell PEM from DER); `now` ('%Y%m%d%H%M%SZ', UTC) is for tests.
+    `served`: community.crypto.get_certificate's result for NTS-KE (TCP 4460) on the host, compared with the file."""
     names = _check_names(names, 'nts_certificate_problems')
     found = []
+    if served is not None:
+        problem = _served_problem(served, certificate)
+        if problem:
+            found.append(problem)
     if certificate is not None:
         encoding = _encoding_problem(certificate)
         if encoding:

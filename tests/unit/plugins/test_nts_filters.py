@@ -232,3 +232,42 @@ def test_any_certificate_content_gives_words_never_an_exception(certificate):
     found = problems(dict(subject_alt_name=['DNS:gs'], not_before='20260101000000Z', not_after='20270101000000Z'),
                      ['gs'], None, NOW, certificate)
     assert found and all(isinstance(p, str) for p in found)
+
+
+def _served(pem):
+    """What community.crypto.get_certificate returns for a TLS server presenting this certificate."""
+    return dict(changed=False, cert=pem.decode('ascii'), serial_number=1)
+
+
+def test_the_served_certificate_is_the_file():
+    pem, key = _certificate(key_usage=['digital_signature'])
+    assert problems(_x509_certificate_info(pem), ['gs1.example.net'], _pem_public(key), NOW, _slurp(pem),
+                    _served(pem)) == []
+    # the file may carry its chain after it: the server's own certificate is the first block
+    chained = pem + _certificate()[0]
+    assert problems(_x509_certificate_info(pem), ['gs1.example.net'], None, NOW, _slurp(chained), _served(pem)) == []
+
+
+def test_another_certificate_served_than_the_file_is_named():
+    pem, key = _certificate(key_usage=['digital_signature'])
+    old, dummy = _certificate(key_usage=['digital_signature'])  # what the daemon loaded at its start
+    found = problems(_x509_certificate_info(pem), ['gs1.example.net'], _pem_public(key), NOW, _slurp(pem), _served(old))
+    assert len(found) == 1 and found[0].startswith('NTS-KE serves another certificate than the file (serial ')
+    assert 'restart the daemon' in found[0]
+
+
+@pytest.mark.parametrize('served', [
+    dict(failed=True, msg='Failed to get cert from 127.0.0.1:4460, error: [Errno 111] Connection refused'),
+    dict(changed=False), 'garbage', {},
+])
+def test_no_certificate_served_is_named(served):
+    pem, dummy = _certificate()
+    found = problems(_x509_certificate_info(pem), ['gs1.example.net'], None, NOW, _slurp(pem), served)
+    assert found and found[0].startswith('NTS-KE on TCP 4460 of this host served no certificate')
+
+
+def test_a_damaged_served_certificate_never_passes():
+    pem, dummy = _certificate()
+    found = problems(_x509_certificate_info(pem), ['gs1.example.net'], None, NOW, _slurp(pem),
+                     dict(cert='-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'))
+    assert found == ['the certificate NTS-KE serves here cannot be read']
