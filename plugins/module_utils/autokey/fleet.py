@@ -344,12 +344,20 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
         unchecked = ('the trusted host is not managed here and was not queried' if not unmanaged.get('query', True)
                      else 'the trusted host not managed here could not be queried')
     running = running_certificates(statuses)
-    problems, accepted, rows = {}, {}, []
+    # with verify_unmanaged_query=false (the operator's choice), what only the query could tell is not checked, not
+    # a failure; everything else is judged as usual. A query that was tried and failed stays a failure.
+    not_queried = bool(unmanaged) and not unmanaged.get('query', True)
+    problems, accepted, not_checked, rows = {}, {}, {}, []
     for name in hosts:
         status = statuses.get(name)
         error = (results.get(name) or {}).get('msg')
         found = host_problems(status, refs, name in trusted_hosts, error, running, unchecked)
         found += query_problems.get(name, [])
+        if not_queried:
+            unknown = [text for text in found if 'stale trust not checked' in text]
+            if unknown:
+                not_checked[name] = unknown
+                found = [text for text in found if text not in unknown]
         if accept_stale_unmanaged:
             kept = [text for text in found if not _about_unmanaged(text)]
             if len(kept) != len(found):
@@ -369,5 +377,8 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
             lines.append('%s: %s' % (name, text))
         for text in accepted.get(name, []):
             lines.append('%s: accepted (verify_accept_stale_unmanaged): %s' % (name, text))
-    return dict(ok=not problems, problems=problems, accepted=accepted, lines=lines, trusted=sorted(cn for cn in refs if cn),
+        for text in not_checked.get(name, []):
+            lines.append('%s: not checked (verify_unmanaged_query=false), not a failure: %s' % (name, text))
+    return dict(ok=not problems, problems=problems, accepted=accepted, not_checked=not_checked, lines=lines,
+                trusted=sorted(cn for cn in refs if cn),
                 stuck=stuck(statuses), replaced=replaced(statuses))

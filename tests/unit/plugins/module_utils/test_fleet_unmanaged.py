@@ -179,8 +179,19 @@ def test_without_queries_the_key_file_is_the_only_reference():
     assert any('were not queried (verify_unmanaged_query=false)' in line for line in result['lines'])
     assert any('stale group key' in p for p in result['problems']['cl'])
     assert any(p.startswith('stale server key') for p in result['problems']['gs'])
-    assert any('stale trust not checked' in p for p in result['problems']['cl'])
+    # what only the query could tell is not checked, not a failure; the rest fails as usual
+    assert not any('stale trust not checked' in p for texts in result['problems'].values() for p in texts)
+    assert any('stale trust not checked' in text for text in result['not_checked']['cl'])
+    assert any(line.startswith('cl: not checked (verify_unmanaged_query=false), not a failure: ')
+               and 'stale trust not checked' in line for line in result['lines'])
     assert result['trusted'] == []
+
+
+def test_without_queries_a_settled_fleet_passes_and_says_what_was_not_checked():
+    result = report('settled', query=False)
+    assert result['ok'], result['problems']
+    assert result['not_checked'] and all(
+        'stale trust not checked' in text for texts in result['not_checked'].values() for text in texts)
 
 
 # -- final verdicts: an upstream that will not synchronise ------------------------------------------------------
