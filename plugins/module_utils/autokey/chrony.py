@@ -13,7 +13,7 @@ error naming the command.
 import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import number
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import number, stale as stale_verdict
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import forbidden_type
 
 # chronyc authdata's Type column: the hash or cipher of a key (SK), the AEAD algorithm of NTS (chrony's numbering)
@@ -25,10 +25,6 @@ _NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.:%-]{0,252}\Z')
 LOCAL_REFID = '7F7F0101'
 # polls of an SK source without an authenticated answer before it is failing, not pending
 PATIENCE = 8
-# the last polls of a source that answered before: chronyd keeps a source selected, and its last answer
-# authenticated, for 8 polls without a valid answer (a wrong key after `chronyc rekey`, a server gone: seen live on
-# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still `*`). One unanswered poll is pending, this many failing.
-STALE_POLLS = 3
 # NTS-KE attempts without cookies before NTS is failing. chronyd retries a failed TLS handshake only after
 # 1024 s, so a first attempt is also judged once chronyd has run longer than one attempt can last.
 NTS_ATTEMPTS = 2
@@ -73,33 +69,6 @@ def sources(text):
     return found
 
 
-def missed(reach):
-    """Polls since the last valid answer: the trailing zeros of chronyd's 8-bit reach register (None without one)."""
-    if not reach:
-        return None
-    count = 0
-    while not reach & (1 << count):
-        count += 1
-    return count
-
-
-def stale(named, source, key=None):
-    """(state, verdict, hint) of a source that answered before but not at its last polls, or None."""
-    count = missed(source.get('reach'))
-    if not count:
-        return None
-    said = '%s: no authenticated answer to its last %s (reach %o%s)' % (
-        named, 'poll' if count == 1 else '%d polls' % count, source['reach'],
-        ', last valid sample %d s ago' % source['last_rx'] if source.get('last_rx') is not None else '')
-    if count < STALE_POLLS:
-        return 'pending', 'pending: %s: waiting for the next' % said, ''
-    return ('failing', 'failing: %s' % said,
-            ('the server stopped answering this host%s: it is down or unreachable from here (see its own verdict)'
-             % (', or drops its requests because the key changed on one side only (key %s: a rekey with another '
-                'secret, or a server without it)' % key if key is not None else ''))
-            + '; chronyd keeps the source selected for 8 polls on its last answer')
-
-
 def names(sources_text, names_text):
     """{address: name the configuration gives} from `chronyc -n -c sources` and `chronyc -N -c sources`, which list
     the same sources in the same order. {} when the two lists differ (a source came or went between them)."""
@@ -114,6 +83,12 @@ def names(sources_text, names_text):
         if address[0] == '^' and _ADDRESS.match(address[2]) and _NAME.match(name[2]):
             found[address[2]] = name[2]
     return found
+
+
+def stale(named, source, key=None):
+    """(state, verdict, hint) of a source chronyd still shows as answered but that missed its last polls, or None."""
+    return stale_verdict(named, source.get('reach'), key, source.get('last_rx'),
+                         'chronyd keeps the source selected for 8 polls on its last answer')
 
 
 def authdata(text):

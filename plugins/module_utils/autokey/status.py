@@ -373,14 +373,54 @@ def _missing_params(assoc, files):
         name, assoc.get('host_group') or 'ntpd')
 
 
+# the last polls of an association that answered before: a daemon keeps it selected, and its last answer
+# authenticated, for up to 8 polls without a valid answer (a wrong key after a rekey, a server gone: seen live on
+# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still selected). One unanswered poll is pending, this many failing.
+STALE_POLLS = 3
+
+
+def missed(reach):
+    """Polls since the last valid answer: the trailing zeros of the 8-bit reach register (None without one)."""
+    if not reach:
+        return None
+    count = 0
+    while not reach & (1 << count):
+        count += 1
+    return count
+
+
+def stale(named, reach, key=None, last_rx=None, keeps=''):
+    """(state, verdict, hint) of an association that answered before but not at its last polls, or None. `reach`:
+    the register as a number; `last_rx`: seconds since the last valid answer, where the daemon shows it."""
+    count = missed(reach)
+    if not count:
+        return None
+    said = '%s: no authenticated answer to its last %s (reach %o%s)' % (
+        named, 'poll' if count == 1 else '%d polls' % count, reach,
+        ', last valid sample %d s ago' % last_rx if last_rx is not None else '')
+    if count < STALE_POLLS:
+        return 'pending', 'pending: %s: waiting for the next' % said, ''
+    return ('failing', 'failing: %s' % said,
+            'the server stopped answering this host%s: it is down or unreachable from here (see its own verdict)%s'
+            % (', or drops its requests because the key changed on one side only (key %s: a rekey with another '
+               'secret, or a server without it)' % key if key is not None else '', '; ' + keeps if keeps else ''))
+
+
+def _register(value):
+    """ntpq's reach (octal text) as a number, None when it is not one."""
+    return int(value, 8) if isinstance(value, str) and re.match(r'^[0-7]{1,3}\Z', value) else None
+
+
 def judge_symmetric(assoc, key_types=None):
     """(state, verdict, hint) of an association authenticated by a symmetric key (keyid 1 to 65535, no Autokey)."""
     key = assoc['key_id']
     kind = (key_types or {}).get(key)
     named = 'symmetric key %d%s' % (key, ' (%s)' % kind if kind else '')
-    if assoc['authentic'] and assoc['reach'] not in (None, '0', '000'):
-        return 'symmetric', '%s ok' % named, ''
-    if assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5:
+    failed_mac = assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5
+    if assoc['authentic'] and assoc['reach'] not in (None, '0', '000') and not failed_mac:
+        return stale(named, _register(assoc['reach']), key, None, 'ntpd keeps the association selected on its last '
+                     'answer until it is unreachable') or ('symmetric', '%s ok' % named, '')
+    if failed_mac:
         return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
                 'key %d is missing here, not trusted here (trustedkey), or holds another secret than the server\'s'
                 % key)
@@ -410,7 +450,8 @@ def judge_nts(assoc, hpoll=None):
     unreached = assoc['reach'] in (None, '0', '000')
     keyed_once = assoc['address'] not in UNSET_ADDRESSES
     if assoc['authentic'] and not unreached:
-        return 'nts', '%s ok (%d cookies)' % (named, cookies), ''
+        return stale(named, _register(assoc['reach']), None, None, 'ntpsec keeps the association selected on its last '
+                     'answer until it is unreachable') or ('nts', '%s ok (%d cookies)' % (named, cookies), '')
     if assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5:
         return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
                 'ntpsec wants a key MAC in these answers, which NTS answers do not carry: a restrict line with notrust '

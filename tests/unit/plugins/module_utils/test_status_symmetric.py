@@ -4,6 +4,8 @@
 
 import os
 
+import pytest
+
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import assess
 
 from helpers import FIXTURES
@@ -56,3 +58,31 @@ def test_ntpsec_client_authenticated_by_a_key_file_written_for_ntpd():
     assert (assoc['method'], assoc['key_id'], assoc['state']) == ('symmetric', 20, 'symmetric')
     assert assoc['verdict'] == 'symmetric key 20 (AES128CMAC) ok'
     assert result['synchronised_authenticated'] and result['problems'] == []
+
+
+# ntpd 4.2.8p15 client keyed (AES128CMAC, key 20) to ntpd 4.2.8p15 at poll 3; the server then restarted with another
+# secret under key 20 (captured live): the client kept status f61a (sys.peer, authentic, flash 00 ok) for 8 polls
+# while reach went 017 -> 036 -> 074 -> 170 -> ... -> 200, then 000 (e013)
+@pytest.mark.parametrize('name, state, verdict', [
+    ('good', 'symmetric', 'symmetric key 20 (AES128CMAC) ok'),
+    ('miss1', 'pending', 'pending: symmetric key 20 (AES128CMAC): no authenticated answer to its last poll (reach 36): '
+     'waiting for the next'),
+    ('miss3', 'failing', 'failing: symmetric key 20 (AES128CMAC): no authenticated answer to its last 3 polls '
+     '(reach 170)'),
+])
+def test_an_association_selected_on_its_last_answer_is_not_ok(name, state, verdict):
+    result = reading('rekeyed-' + name, key_types={20: 'AES128CMAC'})
+    [assoc] = result['associations']
+    assert (assoc['state'], assoc['verdict']) == (state, verdict)
+    assert assoc['selection'] == 'sys.peer'  # what ntpd still shows
+    assert result['synchronised_authenticated'] == (state == 'symmetric')
+    assert bool(result['problems']) == (state != 'symmetric')
+    assert result['converged'] == (state != 'pending')
+
+
+def test_unreachable_after_the_rekey_is_never_ok():
+    # reach 000 and unreach 0 right after the eighth miss: pending until ntpd has counted SYMMETRIC_PATIENCE polls
+    result = reading('rekeyed-miss8', key_types={20: 'AES128CMAC'})
+    [assoc] = result['associations']
+    assert (assoc['reach'], assoc['state']) == ('000', 'pending')
+    assert not result['synchronised_authenticated'] and result['problems']
