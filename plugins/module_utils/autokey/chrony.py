@@ -176,9 +176,9 @@ def judge(source, running_for=None):
         return 'pending', 'pending: first authenticated answer with %s' % named, ''
     if mode == 'NTS':
         return judge_nts(source, running_for)
-    return ('none', 'unauthenticated: no key on this source',
-            'anyone on the path can give this host time: give the server line a key (autokey_upstream_method '
-            'symmetric)')
+    return ('none', 'unauthenticated: no key and no NTS on this source',
+            'anyone on the path can give this host time: remove the server line, or authenticate it as the rest of '
+            'the fleet is (nts, or a key); with authselectmode require chronyd never selects it')
 
 
 AUTHENTICATED = ('symmetric', 'nts')

@@ -48,7 +48,7 @@ def ntpdata(authenticated):
 
 @pytest.mark.parametrize('sources, auth, data, state, verdict', [
     (SOURCES, '192.0.2.10,-,0,0,0,4294967295,0,0,0,0\n', ntpdata(False), 'none',
-     'unauthenticated: no key on this source'),
+     'unauthenticated: no key and no NTS on this source'),
     # (Atmp counts NTS key establishments only: it says nothing of an SK source)
     (UNSELECTED, '192.0.2.10,SK,20,13,128,4294967295,9,0,0,0\n', '', 'pending',
      'pending: first authenticated answer with symmetric key 20 (AES128CMAC)'),
