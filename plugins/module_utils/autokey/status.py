@@ -375,8 +375,9 @@ def _missing_params(assoc, files):
 
 # the last polls of an association that answered before: a daemon keeps it selected, and its last answer
 # authenticated, for up to 8 polls without a valid answer (a wrong key after a rekey, a server gone: seen live on
-# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still selected). One unanswered poll is pending, this many failing.
-STALE_POLLS = 3
+# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still selected). One unanswered poll is pending (a lost packet),
+# this many failing: the fleet's verdict within two polls of its settings.
+STALE_POLLS = 2
 
 
 def missed(reach):

@@ -360,5 +360,5 @@ def test_symmetric_ok_exactly_when_the_last_poll_was_answered(reach):
     result = assess(sources, '192.0.2.10,SK,20,13,128,4294967295,0,0,0,0\n', ntpdata(True))
     [assoc] = result['associations']
     misses = (reach & -reach).bit_length() - 1
-    expected = 'symmetric' if misses == 0 else 'pending' if misses < 3 else 'failing'
+    expected = 'symmetric' if misses == 0 else 'pending' if misses < 2 else 'failing'
     assert assoc['state'] == expected
