@@ -392,7 +392,7 @@ def _boot_time(proc, now=None):
     try:
         with open(os.path.join(proc, 'uptime')) as handle:
             return (time.time() if now is None else now) - float(handle.read().split()[0])
-    except (OSError, IOError, IndexError, ValueError):
+    except (OSError, IndexError, ValueError):
         pass
     with open(os.path.join(proc, 'stat')) as handle:
         return int([line.split()[1] for line in handle if line.startswith('btime ')][0])
