@@ -55,6 +55,18 @@ def private_ca(folder, names):
             handle.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
+def spawn_with_etc(host, bind_proc=False):
+    """Start `host`'s daemon in its namespace, chrooted without CAP_SYS_TIME, its rootfs's /etc replaced by host.etc
+    in a private mount namespace (and /proc bound there, as ntplab binds it for every ntpd, with `bind_proc`)."""
+    host.started = time.time()
+    binds = 'mount --bind "$0" "$1/etc" && ' + ('mount --bind /proc "$1/proc" && ' if bind_proc else '')
+    with open(host.fs(host.root + '/daemon.out'), 'w') as out:
+        host.proc = subprocess.Popen(
+            ['ip', 'netns', 'exec', host.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+             binds + 'exec capsh --drop=cap_sys_time --chroot="$1" -- -c "exec $2"',
+             host.etc, host.rootfs, host.command()], stdout=out, stderr=subprocess.STDOUT)
+
+
 class NtsHost(ntplab.ChronyHost):
     """A lab chronyd whose rootfs's /etc is replaced, for this daemon only, by `etc` (a copy with an /etc/hosts)."""
 
@@ -62,12 +74,7 @@ class NtsHost(ntplab.ChronyHost):
     started = None
 
     def spawn(self):
-        self.started = time.time()
-        with open(self.fs(self.root + '/daemon.out'), 'w') as out:
-            self.proc = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
-                 'mount --bind "$0" "$1/etc" && exec capsh --drop=cap_sys_time --chroot="$1" -- -c "exec $2"',
-                 self.etc, self.rootfs, self.command()], stdout=out, stderr=subprocess.STDOUT)
+        spawn_with_etc(self)
 
     def outputs(self):
         return dict((what, self.chronyc(*args)) for what, args in CHRONYC.items())
@@ -81,13 +88,7 @@ class NtpsecHost(ntplab.Host):
     started = None
 
     def spawn(self):
-        self.started = time.time()
-        with open(self.fs(self.root + '/daemon.out'), 'w') as out:
-            self.proc = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
-                 'mount --bind "$0" "$1/etc" && mount --bind /proc "$1/proc" && '
-                 'exec capsh --drop=cap_sys_time --chroot="$1" -- -c "exec $2"',
-                 self.etc, self.rootfs, self.command()], stdout=out, stderr=subprocess.STDOUT)
+        spawn_with_etc(self, bind_proc=True)
 
     def write_conf(self, lines):
         """ntp.conf of `lines` after the lab's files; ROOT in a line is this host's folder."""

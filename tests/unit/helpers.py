@@ -9,6 +9,15 @@ STOCK_PASSWORD = 'fixturepw'
 STOCK_EXPORT_PASSWORD = 'exportpw'
 
 
+def ntpq_texts(name):
+    """[system, peers]: the ntpq output captured as fixtures/ntpq/<name>-system.txt and <name>-peers.txt."""
+    found = []
+    for part in ('system', 'peers'):
+        with open(os.path.join(FIXTURES, 'ntpq', '%s-%s.txt' % (name, part))) as handle:
+            found.append(handle.read())
+    return found
+
+
 def stock(scheme, prefix):
     """Text of the stock ntp-keygen fixture of `scheme` whose name starts with `prefix`."""
     folder = os.path.join(FIXTURES, 'ntp-keygen', scheme)

@@ -17,7 +17,6 @@ The three NTS-KE failures look alike in ntpq (srcadr 0.0.0.0, ntscookies=-1, hpo
 only ntpsec's log tells them apart, so the verdict is one and the hint names each cause.
 """
 
-import os
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -25,15 +24,11 @@ from hypothesis import given, settings, strategies as st
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet, status
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
 
-from helpers import FIXTURES
+from helpers import ntpq_texts
 
 
 def texts(name):
-    found = []
-    for part in ('system', 'peers'):
-        with open(os.path.join(FIXTURES, 'ntpq', '%s-%s.txt' % (name, part))) as handle:
-            found.append(handle.read())
-    return found
+    return ntpq_texts(name)
 
 
 def reading(kind, daemon='ntpsec', **kw):

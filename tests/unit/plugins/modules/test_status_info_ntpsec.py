@@ -8,15 +8,11 @@ from unittest import mock
 from ansible.module_utils import basic
 
 from ansible_collections.ntp.autokey.plugins.modules import status_info
-from helpers import FIXTURES, run_module
+from helpers import ntpq_texts, run_module
 
 
 def recorded(kind):
-    texts = []
-    for part in ('system', 'peers'):
-        with open(os.path.join(FIXTURES, 'ntpq', 'ntpsec-nts-%s-%s.txt' % (kind, part))) as handle:
-            texts.append(handle.read())
-    return texts
+    return ntpq_texts('ntpsec-nts-' + kind)
 
 
 def run(tmp_path, kind, services=None, **args):
