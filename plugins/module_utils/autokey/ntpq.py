@@ -7,7 +7,10 @@ rv output is `name=value` pairs separated by commas and line breaks; values
 may be quoted, and unquoted ones (reftime, filtdelay) may hold commas and
 spaces, so a value runs until the next `, name=` or line-leading `name=`.
 ntpsec's ntpq (1.2.2) writes some names with a space before the `=`
-(`keyid=20,  filtdelay =...`, seen live), so a name may be followed by blanks.
+(`keyid=20,  filtdelay =...`, seen live), so a name may be followed by blanks. It also prints one or two bytes
+that are no part of the value before the first tab of filtdelay, filtoffset and filtdisp (`filtdelay =PX<tab>0.12`,
+`=Xw<tab>`, `=^X<tab>`: seen live, different at each call): dropped before parsing, whatever they are (a quote, a
+comma or an `=` among them would otherwise shift every variable after them).
 """
 
 
@@ -19,6 +22,7 @@ SELECTION = ('reject', 'falsetick', 'excess', 'outlier', 'candidate', 'backup', 
 _HEADER = re.compile(r'associd=(\d+) status=([0-9a-fA-F]{4})\b[^\n]*', re.ASCII)
 _NAME = re.compile(r'[\s,]*([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=', re.ASCII)
 _NEXT = re.compile(r',\s*(?=[A-Za-z_][A-Za-z0-9_.]*[ \t]*=)|\n(?=[A-Za-z_][A-Za-z0-9_.]*[ \t]*=)', re.ASCII)
+_NTPSEC_FILTER = re.compile(r'\b(filtdelay|filtoffset|filtdisp)[ \t]+=[^\t]{0,8}\t', re.ASCII)
 _ROW = re.compile(r'^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]{4})\s+(yes|no)\s+(yes|no)\s+(\S+)\s+(\S+)(?:\s+(\S+))?\s+(\d+)\s*$', re.ASCII)
 
 
@@ -61,6 +65,7 @@ def read_variables(text):
         table = body.find('\nind assid')
         if table >= 0:  # `rv 0` and `as` in one call: the table follows a blank line
             body = body[:table]
+        body = _NTPSEC_FILTER.sub(lambda match: match.group(1) + '=\t', body)
         blocks.append(dict(associd=int(header.group(1)), status=int(header.group(2), 16), pairs=_pairs(body)))
     return blocks
 

@@ -47,7 +47,7 @@ def test_names_with_a_blank_before_the_equals_sign():
     text = 'associd=1 status=f61a conf\nkeyid=20,  filtdelay =\x1a\t0.09\t0.08,\npmode=4,\n  filtdisp =\t0.1,\nflash=00 ok'
     values = dict(ntpq.read_variables(text)[0]['pairs'])
     assert values['keyid'] == '20' and values['pmode'] == '4' and values['flash'] == '00 ok'
-    assert values['filtdelay'].split() == ['\x1a', '0.09', '0.08'] and values['filtdisp'] == '0.1'
+    assert values['filtdelay'].split() == ['0.09', '0.08'] and values['filtdisp'] == '0.1'  # (the stray byte dropped)
 
 
 @pytest.mark.parametrize('text, message', [
@@ -82,3 +82,29 @@ def test_arbitrary_text_parses_or_is_refused(text):
 def test_quoted_pairs_round_trip(pairs):
     text = 'associd=3 status=f61a x,\n' + ', '.join('%s="%s"' % pair for pair in pairs)
     assert ntpq.read_variables(text)[0]['pairs'] == pairs
+
+
+# ntpsec 1.2.2's peer variables after NTS-KE failed (tests/unit/fixtures/ntpq/ntpsec-nts-untrusted-ca-peers.txt),
+# with the bytes ntpsec prints before each filter value's first tab replaced by GARBAGE
+NTPSEC_PEER = ('associd=17767 status=c011 conf, authenb, sel_reject, 1 event, mobilize,\n'
+               'srcadr=0.0.0.0, srcport=0, hmode=3, reach=000, unreach=0, hpoll=12,\n'
+               'keyid=0,  filtdelay =GARBAGE\t0.00\t0.00\t0.00\t0.00\t0.00\t0.00\t0.00\t0.00,\n'
+               'filtoffset =GARBAGE\t0.00\t0.00\t0.00\t0.00\t0.00\t0.00\t0.00\t0.00,\n'
+               'pmode=0,\n'
+               '  filtdisp =GARBAGE\t0.00\t16000.00\t16000.00\t16000.00,\n'
+               'flash=1400 peer_dist peer_unreach, headway=0, srchost="ns", ntscookies=-1\n')
+
+
+@pytest.mark.parametrize('garbage', ['PX', 'Xw', '\x18', '"', '",', 'a=', ',', '=', ', x=', '', '\nXw', 'P\n'])
+def test_ntpsec_filter_bytes_seen_live_or_worse_never_shift_the_variables(garbage):
+    [block] = ntpq.read_variables(NTPSEC_PEER.replace('GARBAGE', garbage))
+    values, dummy = ntpq.variables(block)
+    assert (values['keyid'], values['pmode'], values['srchost'], values['ntscookies']) == ('0', '0', 'ns', '-1')
+    assert values['hpoll'] == '12' and values['flash'].startswith('1400')
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters='\t', blacklist_categories=('Cs',)), max_size=3))
+def test_ntpsec_filter_bytes_of_any_kind(garbage):
+    [block] = ntpq.read_variables(NTPSEC_PEER.replace('GARBAGE', garbage))
+    values, dummy = ntpq.variables(block)
+    assert (values['srchost'], values['ntscookies'], values['keyid']) == ('ns', '-1', '0')
