@@ -279,11 +279,13 @@ def replaced(statuses):
     return found
 
 
-def _rows(name, status):
+def _rows(name, status, is_trusted=False):
     if not status:
         return [(name, '-', '-', 'no status', '-', '-', '-')]
     rows = []
     daemon = status.get('daemon_identity') or {}
+    # (a host whose other associations are authenticated: a plain one beside them is a finding, shown in the table)
+    authenticated = any(a.get('method') in ('autokey', 'symmetric', 'nts') for a in status['associations'])
     for assoc in status['associations']:
         if assoc['state'] == 'none':
             # a host without Autokey (replaced ntpd, crypto off): the time it takes, with nothing proving where it
@@ -293,6 +295,9 @@ def _rows(name, status):
                 rows.append((name, assoc['address'], '-', 'no authentication' + (
                     ' (%s, no Autokey)' % daemon['name'] if daemon.get('name') and not daemon.get('autokey') else ''),
                     '-', '-', 'yes'))
+            elif authenticated and not is_trusted and not assoc['address'].startswith('127.127.'):
+                rows.append((name, assoc.get('name') or assoc['address'], '-', assoc['verdict'], '-', '-',
+                             'yes' if assoc['synchronised'] else 'no'))
             continue
         root = assoc.get('trust_root') or {}
         upstream = (assoc['cn'] or assoc['address']) + (' (%s)' % assoc['mode'] if assoc.get('mode') == 'bclient' else '')
@@ -365,7 +370,7 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
             found = kept
         if found:
             problems[name] = found
-        rows += _rows(name, status)
+        rows += _rows(name, status, name in trusted_hosts)
     for name in query_problems:  # a host that queried but is not reported on
         if name not in hosts:
             problems.setdefault(name, []).extend(query_problems[name])

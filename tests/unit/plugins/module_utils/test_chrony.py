@@ -362,3 +362,21 @@ def test_symmetric_ok_exactly_when_the_last_poll_was_answered(reach):
     misses = (reach & -reach).bit_length() - 1
     expected = 'symmetric' if misses == 0 else 'pending' if misses < 2 else 'failing'
     assert assoc['state'] == expected
+
+
+def test_a_plain_source_beside_nts_is_a_row_of_the_fleet_table():
+    from ansible_collections.ntp.autokey.plugins.module_utils.autokey import fleet
+    texts = {}
+    for what in ('sources', 'authdata', 'ntpdata', 'tracking'):
+        with open(os.path.join(FIXTURES, 'chronyc', 'nts-good43-%s.csv' % what)) as handle:
+            texts[what] = handle.read()
+    texts['sources'] += '^,?,192.0.2.99,1,3,377,2,0.000012042,0.000020479,0.000040864\n'
+    texts['authdata'] += '192.0.2.99,-,0,0,0,4294967295,0,0,0,0\n'
+    status = assess(texts['sources'], texts['authdata'], texts['ntpdata'], texts['tracking'])
+    report = fleet.report({'cl': dict(status=status)}, ['cl'], [])
+    assert not report['ok'] and any(text.startswith('192.0.2.99: unauthenticated') for text in report['problems']['cl'])
+    assert [line.split()[:3] for line in report['lines'] if line.startswith('cl ') and '192.0.2.99' in line] == [
+        ['cl', '192.0.2.99', '-']]
+    # on a trusted host, plain time sources are its own business: no row
+    assert not [line for line in fleet.report({'th': dict(status=status)}, ['th'], ['th'])['lines']
+                if '192.0.2.99' in line and line.startswith('th ')]
