@@ -85,10 +85,9 @@ def names(sources_text, names_text):
     return found
 
 
-def stale(named, source, key=None):
+def stale(named, source):
     """(state, verdict, hint) of a source chronyd still shows as answered but that missed its last polls, or None."""
-    return stale_verdict(named, source.get('reach'), key, source.get('last_rx'),
-                         'chronyd keeps the source selected for 8 polls on its last answer')
+    return stale_verdict(named, source.get('reach'), source.get('last_rx'))
 
 
 def authdata(text):
@@ -162,7 +161,7 @@ def judge(source, running_for=None):
     if mode == 'SK':
         named = 'symmetric key %s%s' % (key, ' (%s)' % kind if kind else '')
         if source.get('authenticated') and source.get('reach'):
-            return stale(named, source, key) or ('symmetric', '%s ok' % named, '')
+            return stale(named, source) or ('symmetric', '%s ok' % named, '')
         if source.get('naks'):
             return ('failing', 'failing: %s: the server answered with %d crypto-NAKs' % (named, source['naks']),
                     'the server lacks key %s or holds another secret under it' % key)

@@ -375,9 +375,9 @@ def _missing_params(assoc, files):
 
 # the last polls of an association that answered before: a daemon keeps it selected, and its last answer
 # authenticated, for up to 8 polls without a valid answer (a wrong key after a rekey, a server gone: seen live on
-# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still selected). One unanswered poll is pending (a lost packet),
-# this many failing: the fleet's verdict within two polls of its settings.
-STALE_POLLS = 2
+# chrony 4.0, reach 377 -> 376 -> ... -> 200 while still selected, and on ntpd 4.2.8p15). Such an association is
+# never ok, but pending, not final: a server that restarts (a migration step, a rollover) misses polls too. Once
+# the register is empty, the patience rules of each judge make it failing.
 
 
 def missed(reach):
@@ -390,21 +390,16 @@ def missed(reach):
     return count
 
 
-def stale(named, reach, key=None, last_rx=None, keeps=''):
+def stale(named, reach, last_rx=None):
     """(state, verdict, hint) of an association that answered before but not at its last polls, or None. `reach`:
     the register as a number; `last_rx`: seconds since the last valid answer, where the daemon shows it."""
     count = missed(reach)
     if not count:
         return None
-    said = '%s: no authenticated answer to its last %s (reach %o%s)' % (
-        named, 'poll' if count == 1 else '%d polls' % count, reach,
-        ', last valid sample %d s ago' % last_rx if last_rx is not None else '')
-    if count < STALE_POLLS:
-        return 'pending', 'pending: %s: waiting for the next' % said, ''
-    return ('failing', 'failing: %s' % said,
-            'the server stopped answering this host%s: it is down or unreachable from here (see its own verdict)%s'
-            % (', or drops its requests because the key changed on one side only (key %s: a rekey with another '
-               'secret, or a server without it)' % key if key is not None else '', '; ' + keeps if keeps else ''))
+    return ('pending', 'pending: %s: no authenticated answer to its last %s (reach %o%s): the server stopped '
+            'answering this host, is restarting, or drops its requests (a key changed on one side only)' % (
+                named, 'poll' if count == 1 else '%d polls' % count, reach,
+                ', last valid sample %d s ago' % last_rx if last_rx is not None else ''), '')
 
 
 def _register(value):
@@ -419,8 +414,7 @@ def judge_symmetric(assoc, key_types=None):
     named = 'symmetric key %d%s' % (key, ' (%s)' % kind if kind else '')
     failed_mac = assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5
     if assoc['authentic'] and assoc['reach'] not in (None, '0', '000') and not failed_mac:
-        return stale(named, _register(assoc['reach']), key, None, 'ntpd keeps the association selected on its last '
-                     'answer until it is unreachable') or ('symmetric', '%s ok' % named, '')
+        return stale(named, _register(assoc['reach'])) or ('symmetric', '%s ok' % named, '')
     if failed_mac:
         return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
                 'key %d is missing here, not trusted here (trustedkey), or holds another secret than the server\'s'
@@ -451,8 +445,7 @@ def judge_nts(assoc, hpoll=None):
     unreached = assoc['reach'] in (None, '0', '000')
     keyed_once = assoc['address'] not in UNSET_ADDRESSES
     if assoc['authentic'] and not unreached:
-        return stale(named, _register(assoc['reach']), None, None, 'ntpsec keeps the association selected on its last '
-                     'answer until it is unreachable') or ('nts', '%s ok (%d cookies)' % (named, cookies), '')
+        return stale(named, _register(assoc['reach'])) or ('nts', '%s ok (%d cookies)' % (named, cookies), '')
     if assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5:
         return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
                 'ntpsec wants a key MAC in these answers, which NTS answers do not carry: a restrict line with notrust '
