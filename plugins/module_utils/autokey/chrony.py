@@ -13,7 +13,7 @@ error naming the command.
 import re
 
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.errors import AutokeyError
-from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import number, stale as stale_verdict
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import number, reach_register, stale as stale_verdict
 from ansible_collections.ntp.autokey.plugins.module_utils.autokey.symmetric import forbidden_type
 
 # chronyc authdata's Type column: the hash or cipher of a key (SK), the AEAD algorithm of NTS (chrony's numbering)
@@ -49,10 +49,6 @@ def _rows(text, fields, what):
     return rows
 
 
-def _reach(value):
-    return int(value, 8) if re.match(r'^[0-7]{1,3}\Z', value) else None
-
-
 def _poll(value):
     return int(value) if re.match(r'^-?[0-9]{1,2}\Z', value) else None
 
@@ -65,7 +61,7 @@ def sources(text):
         if cells[0] != '^' or not _ADDRESS.match(cells[2]):
             continue
         found[cells[2]] = dict(selected=cells[1] == '*', state=cells[1], stratum=number(cells[3]),
-                               poll=_poll(cells[4]), reach=_reach(cells[5]), last_rx=number(cells[6]))
+                               poll=_poll(cells[4]), reach=reach_register(cells[5]), last_rx=number(cells[6]))
     return found
 
 

@@ -402,8 +402,8 @@ def stale(named, reach, last_rx=None):
                 ', last valid sample %d s ago' % last_rx if last_rx is not None else ''), '')
 
 
-def _register(value):
-    """ntpq's reach (octal text) as a number, None when it is not one."""
+def reach_register(value):
+    """The reach register as ntpq and chronyc print it (octal text) as a number, None when it is not one."""
     return int(value, 8) if isinstance(value, str) and re.match(r'^[0-7]{1,3}\Z', value) else None
 
 
@@ -414,7 +414,7 @@ def judge_symmetric(assoc, key_types=None):
     named = 'symmetric key %d%s' % (key, ' (%s)' % kind if kind else '')
     failed_mac = assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5
     if assoc['authentic'] and assoc['reach'] not in (None, '0', '000') and not failed_mac:
-        return stale(named, _register(assoc['reach'])) or ('symmetric', '%s ok' % named, '')
+        return stale(named, reach_register(assoc['reach'])) or ('symmetric', '%s ok' % named, '')
     if failed_mac:
         return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
                 'key %d is missing here, not trusted here (trustedkey), or holds another secret than the server\'s'
@@ -445,7 +445,7 @@ def judge_nts(assoc, hpoll=None):
     unreached = assoc['reach'] in (None, '0', '000')
     keyed_once = assoc['address'] not in UNSET_ADDRESSES
     if assoc['authentic'] and not unreached:
-        return stale(named, _register(assoc['reach'])) or ('nts', '%s ok (%d cookies)' % (named, cookies), '')
+        return stale(named, reach_register(assoc['reach'])) or ('nts', '%s ok (%d cookies)' % (named, cookies), '')
     if assoc['flash_bits'] is not None and assoc['flash_bits'] & TEST5:
         return ('failing', 'failing: %s: the answers fail authentication (flash TEST5)' % named,
                 'ntpsec wants a key MAC in these answers, which NTS answers do not carry: a restrict line with notrust '
