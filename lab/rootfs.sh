@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Build (once) a Debian root file system with Python and python3-cryptography
 # (bullseye: 3.9 and 3.3.2) and one time daemon (ntp and chrony conflict):
-#   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in; bullseye only), and chrony's
-#           packages downloaded for a migration to chrony
+#   ntp     the reference ntpd/ntp-keygen 4.2.8p15 (Autokey compiled in; bullseye only), and chrony's and
+#           ntpsec's (1.2.0) packages downloaded for a migration to chrony or ntpsec
 #   chrony  chronyd/chronyc 4.0 (bullseye) or 4.3 (bookworm)
-#   ntpsec  ntpsec's ntpd/ntpq (bookworm: 1.2.2), NTS and symmetric keys, no Autokey
+#   ntpsec  ntpsec's ntpd/ntpq (bullseye: 1.2.0, bookworm: 1.2.2), NTS and symmetric keys, no Autokey
 # Tests run the daemons from it inside network namespaces; molecule imports
 # it as a podman image. Or, with upgrade, the ntp rootfs ready for its upgrade to SUITE (below).
 #
@@ -54,7 +54,9 @@ if [ "$daemon" = upgrade ]; then
     fi
     rm -rf "$root"
     mkdir -p "$root"
-    tar -C "$source_root" --exclude='./srv/*' --exclude='./tmp/*' --exclude=./.ntp-autokey-rootfs -cf - . | tar -C "$root" -xf -
+    # without the lab's apt settings for migrations (ntpsec's init script, no recommends): the upgrade is Debian's own
+    tar -C "$source_root" --exclude='./srv/*' --exclude='./tmp/*' --exclude=./.ntp-autokey-rootfs \
+        --exclude='./etc/apt/apt.conf.d/99lab-*' -cf - . | tar -C "$root" -xf -
     echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
     chroot "$root" apt-get update -qq
     chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get full-upgrade -y -qq --download-only >/dev/null
@@ -74,8 +76,9 @@ packages+=(libcap2-bin iproute2 procps openssl sudo python3-apt)
 stamp="$root/.ntp-autokey-rootfs"
 
 stamp_text="${packages[*]}"
-# ntp: chrony's packages downloaded too, so that a lab host migrates from ntpd to chrony offline (docs/migration.md)
-[ "$daemon" = ntp ] && stamp_text+=" +chrony-debs"
+# ntp: chrony's and ntpsec's packages downloaded too, so that a lab host migrates from ntpd offline
+# (docs/migration.md)
+[ "$daemon" = ntp ] && stamp_text+=" +chrony-debs +ntpsec-debs +lab-init +no-recommends"
 [ "$daemon" = ntpsec ] && stamp_text+=" +lab-init"
 [ "$suite" = bullseye ] || stamp_text+=" suite=$suite"  # bullseye's stamps stay as they were
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
@@ -101,16 +104,28 @@ chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 chroot "$root" apt-get clean
 if [ "$daemon" = ntp ]; then
-    chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends --download-only chrony >/dev/null
+    for package in chrony ntpsec; do
+        chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends --download-only "$package" >/dev/null
+    done
 fi
-if [ "$daemon" = ntpsec ]; then
-    # ntpsec started with -u (its init script always adds -u ntpsec:ntpsec) exits when it cannot keep CAP_SYS_TIME,
-    # which no lab container holds: the lab's init script runs it as root, with Debian's other options. The only
-    # change to a package's file in the lab (docs/ntpsec.md); hosts run it as Debian ships it.
+# ntpsec started with -u (its init script always adds -u ntpsec:ntpsec) exits when it cannot keep CAP_SYS_TIME,
+# which no lab container holds: the lab's init script runs it as root, with Debian's other options. The only
+# change to a package's file in the lab (docs/ntpsec.md); hosts run it as Debian ships it. A host that installs
+# ntpsec later (a migration) gets the same change from apt's post-invoke hook.
+if [ "$daemon" = ntp ] || [ "$daemon" = ntpsec ]; then
     # shellcheck disable=SC2016  # the script's own line, $NTPD_OPTS unexpanded
-    sed -i 's/^NTPD_OPTS="$NTPD_OPTS -u ntpsec:ntpsec"$/: # lab: no -u (lab\/rootfs.sh)/' "$root/etc/init.d/ntpsec"
-    if grep -q -- '-u ntpsec:ntpsec' "$root/etc/init.d/ntpsec"; then
+    printf '%s\n' '#!/bin/sh' '# lab only (lab/rootfs.sh): ntpsec without -u, as no lab container holds CAP_SYS_TIME' \
+        'script=/etc/init.d/ntpsec' '[ -f "$script" ] || exit 0' \
+        'sed -i '"'"'s/^NTPD_OPTS="$NTPD_OPTS -u ntpsec:ntpsec"$/: # lab: no -u (lab\/rootfs.sh)/'"'"' "$script"' \
+        'if grep -q -- "-u ntpsec:ntpsec" "$script"; then echo "lab: ntpsec'"'"'s init script changed: cannot run it without -u" >&2; exit 1; fi' \
+        >"$root/usr/local/sbin/lab-ntpsec-init"
+    chmod 0755 "$root/usr/local/sbin/lab-ntpsec-init"
+    echo 'DPkg::Post-Invoke { "/usr/local/sbin/lab-ntpsec-init"; };' >"$root/etc/apt/apt.conf.d/99lab-ntpsec-init"
+    # ntpsec recommends systemd or cron, which a real host has and a lab container does not: recommends stay out
+    echo 'APT::Install-Recommends "false";' >"$root/etc/apt/apt.conf.d/99lab-no-recommends"
+    chroot "$root" /usr/local/sbin/lab-ntpsec-init
+    if [ "$daemon" = ntpsec ] && grep -q -- '-u ntpsec:ntpsec' "$root/etc/init.d/ntpsec"; then
         echo "lab/rootfs.sh: ntpsec's init script changed: cannot run it without -u" >&2
         exit 1
     fi
