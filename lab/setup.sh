@@ -35,6 +35,20 @@ if [ "${AUTOKEY_SETUP_OLD_CRYPTOGRAPHY:-1}" = 1 ]; then
     locked_venv "$home/venv-sanity" "$requirements/sanity.txt"
 fi
 
+# promtool checks the example alert rules (docs/alerts): Debian's prometheus package unpacked, nothing of it
+# installed or started
+promtool=$home/promtool/usr/bin/promtool
+if [ ! -x "$promtool" ]; then
+    download=$(mktemp -d)
+    chmod 0755 "$download"  # apt fetches as _apt
+    (cd "$download" && apt-get download -qq prometheus 2>/dev/null) \
+        || { apt-get update -qq && (cd "$download" && apt-get download -qq prometheus); }
+    rm -rf "$home/promtool"
+    dpkg-deb -x "$download"/prometheus_*.deb "$home/promtool"
+    rm -rf "$download"
+fi
+"$promtool" --version 2>&1 | head -1
+
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_ROOTFS:-$home/bullseye}"
 "$here/lab/rootfs.sh" "${AUTOKEY_LAB_CHRONY_ROOTFS:-${AUTOKEY_LAB_ROOTFS:-$home/bullseye}-chrony}" chrony
 "$here/lab/image.sh"

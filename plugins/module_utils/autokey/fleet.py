@@ -22,6 +22,7 @@ refresh; a restart fetches credentials again from the direct upstream, which
 hands on the certificates it holds itself.
 """
 
+from ansible_collections.ntp.autokey.plugins.module_utils.autokey.status import AUTHENTICATED
 
 COLUMNS = ('host', 'upstream', 'flags', 'verdict', 'trust root', 'group fs', 'sync')
 KEEPS = 'ntpd keeps this association until it restarts (or its ~6-day refresh)'
@@ -279,10 +280,23 @@ def replaced(statuses):
     return found
 
 
-def _rows(name, status, is_trusted=False):
+def _record(host, upstream, verdict, synchronised, authenticated, assoc=None, **extra):
+    """One line of the fleet's table as data (the table, JSON, JUnit and Prometheus reports read these)."""
+    assoc = assoc or {}
+    root = assoc.get('trust_root') or {}
+    record = dict(host=host, upstream=upstream, address=assoc.get('address'), method=assoc.get('method') or 'none',
+                  state=assoc.get('state'), flags=(assoc.get('flags') or {}).get('word'), verdict=verdict,
+                  trust_root=root.get('subject'), trust_root_until=root.get('until'),
+                  group_filestamp=assoc.get('identity_filestamp'), synchronised=synchronised,
+                  authenticated=authenticated)
+    record.update(extra)
+    return record
+
+
+def _records(name, status, is_trusted=False):
     if not status:
-        return [(name, '-', '-', 'no status', '-', '-', '-')]
-    rows = []
+        return [_record(name, None, 'no status', None, False)]
+    records = []
     daemon = status.get('daemon_identity') or {}
     # (a host whose other associations are authenticated: a plain one beside them is a finding, shown in the table)
     authenticated = any(a.get('method') in ('autokey', 'symmetric', 'nts') for a in status['associations'])
@@ -292,32 +306,49 @@ def _rows(name, status, is_trusted=False):
             # came from (a trusted host's own time sources and reference clocks are not the fleet's to judge)
             if (assoc['synchronised'] and 'daemon_identity' in status and not status.get('flags')
                     and not assoc['address'].startswith('127.127.')):
-                rows.append((name, assoc['address'], '-', 'no authentication' + (
+                records.append(_record(name, assoc['address'], 'no authentication' + (
                     ' (%s, no Autokey)' % daemon['name'] if daemon.get('name') and not daemon.get('autokey') else ''),
-                    '-', '-', 'yes'))
+                    True, False, assoc))
             elif authenticated and not is_trusted and not assoc['address'].startswith('127.127.'):
-                rows.append((name, assoc.get('name') or assoc['address'], '-', assoc['verdict'], '-', '-',
-                             'yes' if assoc['synchronised'] else 'no'))
+                records.append(_record(name, assoc.get('name') or assoc['address'], assoc['verdict'],
+                                       bool(assoc['synchronised']), False, assoc))
             continue
-        root = assoc.get('trust_root') or {}
         upstream = (assoc['cn'] or assoc['address']) + (' (%s)' % assoc['mode'] if assoc.get('mode') == 'bclient' else '')
-        rows.append((name, upstream, (assoc.get('flags') or {}).get('word', '-'), assoc['verdict'],
-                     root.get('subject', '-') + (' until %s' % root['until'] if root.get('until') else ''),
-                     str(assoc.get('identity_filestamp') or '-'), 'yes' if assoc['synchronised'] else 'no'))
-    if not rows and status.get('own_clock_stratum'):
-        rows.append((name, '(own clock)', '-', 'serves its own clock at stratum %s' % status['own_clock_stratum'], '-', '-',
-                     'yes'))
-    if not rows and daemon.get('name') and not daemon.get('autokey'):
-        rows.append((name, '-', '-', 'no Autokey (%s)' % daemon['name'], '-', '-',
-                     'yes' if status.get('synchronised') else 'no'))
-    if not rows:
-        word = (status.get('flags') or {}).get('word', '-')
+        records.append(_record(name, upstream, assoc['verdict'], bool(assoc['synchronised']),
+                               assoc['state'] in AUTHENTICATED, assoc))
+    if not records and status.get('own_clock_stratum'):
+        records.append(_record(name, '(own clock)', 'serves its own clock at stratum %s' % status['own_clock_stratum'],
+                               True, True))
+    if not records and daemon.get('name') and not daemon.get('autokey'):
+        records.append(_record(name, None, 'no Autokey (%s)' % daemon['name'], bool(status.get('synchronised')),
+                               False))
+    if not records:
         offers = '/'.join(status.get('offers', [])).upper() or 'no scheme'
-        rows.append((name, '(own clock)', word, 'offers %s' % offers, status.get('host') or '-',
-                     ' '.join('%s %s' % kv for kv in sorted((status.get('loaded') or {}).get('group_keys', {}).items()))
-                     or '-',
-                     'yes' if status.get('synchronised') else 'no'))
-    return rows
+        records.append(_record(name, '(own clock)', 'offers %s' % offers, bool(status.get('synchronised')), True,
+                               flags=(status.get('flags') or {}).get('word'), trust_root=status.get('host'),
+                               group_filestamp=' '.join('%s %s' % kv for kv in sorted(
+                                   (status.get('loaded') or {}).get('group_keys', {}).items())) or None))
+    return records
+
+
+def _row(record):
+    """The table's cells of a record."""
+    root = record['trust_root'] or '-'
+    if record['trust_root_until']:
+        root += ' until %s' % record['trust_root_until']
+    return (record['host'], record['upstream'] or '-', record['flags'] or '-', record['verdict'], root,
+            str(record['group_filestamp'] or '-'),
+            '-' if record['synchronised'] is None else 'yes' if record['synchronised'] else 'no')
+
+
+def _own_certificates(statuses):
+    """{host: (subject, until)} of each host's own Autokey certificate (ntpq `until`, YYYYMMDDHHMM UTC)."""
+    found = {}
+    for name, status in statuses.items():
+        cert = _own_certificate(status)
+        if cert and cert.get('until'):
+            found[name] = (cert['subject'], cert['until'])
+    return found
 
 
 def table(rows):
@@ -334,6 +365,7 @@ def _about_unmanaged(text):
 
 def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmanaged=False):
     """{'ok', 'problems': {host: [..]}, 'accepted': {host: [..]}, 'lines': table, notes and findings, 'trusted',
+    'records': the table's lines as data, each with its host's 'ok', 'own_certificates': {host: (subject, until)},
     'stuck', 'replaced'} for `hosts` (inventory names, in order).
 
     `results` maps inventory names to what status_info returned (registered), for hosts that ran it.
@@ -352,7 +384,7 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
     # with verify_unmanaged_query=false (the operator's choice), what only the query could tell is not checked, not
     # a failure; everything else is judged as usual. A query that was tried and failed stays a failure.
     not_queried = bool(unmanaged) and not unmanaged.get('query', True)
-    problems, accepted, not_checked, rows = {}, {}, {}, []
+    problems, accepted, not_checked, records = {}, {}, {}, []
     for name in hosts:
         status = statuses.get(name)
         error = (results.get(name) or {}).get('msg')
@@ -370,11 +402,11 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
             found = kept
         if found:
             problems[name] = found
-        rows += _rows(name, status, name in trusted_hosts)
+        records += [dict(record, ok=not found) for record in _records(name, status, name in trusted_hosts)]
     for name in query_problems:  # a host that queried but is not reported on
         if name not in hosts:
             problems.setdefault(name, []).extend(query_problems[name])
-    lines = table(rows) + notes
+    lines = table([_row(record) for record in records]) + notes
     if not [cn for cn in refs if cn] and not unchecked:
         lines.append('stale trust not checked: no trusted host of this run answered')
     for name in hosts:
@@ -385,5 +417,5 @@ def report(results, hosts, trusted_hosts=(), unmanaged=None, accept_stale_unmana
         for text in not_checked.get(name, []):
             lines.append('%s: not checked (verify_unmanaged_query=false), not a failure: %s' % (name, text))
     return dict(ok=not problems, problems=problems, accepted=accepted, not_checked=not_checked, lines=lines,
-                trusted=sorted(cn for cn in refs if cn),
+                trusted=sorted(cn for cn in refs if cn), records=records, own_certificates=_own_certificates(statuses),
                 stuck=stuck(statuses), replaced=replaced(statuses))
