@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Read verify.yml's reports back with the libraries their consumers use, and print what they say as JSON:
 read_reports.py DIR [PROM...]: DIR's JUnit XML (junitparser) and JSON; each PROM, a textfile of one host
