@@ -101,8 +101,8 @@ def json_report(report, hosts, nts_certificates=None, now=None):
     return json.dumps(document, indent=2, sort_keys=True) + '\n'
 
 
-# characters XML 1.0 cannot hold (a daemon's output may have them): shown as \\xNN
-_NOT_XML = re.compile(u'[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+# characters XML 1.0 cannot hold (a daemon's output may have them): shown as \xNN
+_NOT_XML = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 
 
 def _xml_text(text):
