@@ -535,7 +535,10 @@ def chrony_main(module):
     module.exit_json(changed=False, status=result)
 
 
-def ntpq(module, commands):
+def ntpq(module, commands, assid=None, headers=True):
+    """ntpq's output of `commands`. With `assid` (one `rv` of that association first), a status line printed without
+    `associd=` (ntpsec 1.2.0's ntpq; 1.2.2's and ntpd's print it) gets it, so every build reads alike. headers=False:
+    output without any `associd=` is returned as it is (the caller asks again, one association at a time)."""
     args = [module.params['ntpq'], '-n']
     for command in commands:
         args += ['-c', command]
@@ -547,7 +550,9 @@ def ntpq(module, commands):
         module.fail_json(msg='cannot run ntpq %r on this host (%s): install the package that has it (Debian 11: ntp; '
                              'ntpsec: ntpsec-ntpq) or give the ntpq option its path'
                          % (args[0], exc.strerror or exc))
-    if rc != 0 or 'associd=' not in out:
+    if rc == 0 and assid is not None and 'associd=' not in out and out.lstrip().startswith('status='):
+        out = 'associd=%d %s' % (assid, out.lstrip())
+    if rc != 0 or ('associd=' not in out and headers):
         module.fail_json(msg='ntpq could not read ntpd (is it running and allowed to answer queries from here?): %s'
                          % (err or out).strip()[:300], rc=rc)
     return out
@@ -577,11 +582,13 @@ def main():
     require_python(module)
     if module.params['daemon'] == 'chrony':
         chrony_main(module)
-    system = ntpq(module, ['rv 0', 'as'])
+    system = ntpq(module, ['rv 0', 'as'], assid=0)
     ntpsec = module.params['daemon'] == 'ntpsec'
     try:
         assids = [row['assid'] for row in autokey_status.ntpq.read_associations(system)]
-        peers = ntpq(module, ['rv %d' % assid for assid in assids]) if assids else ''
+        peers = ntpq(module, ['rv %d' % assid for assid in assids], headers=False) if assids else ''
+        if assids and 'associd=' not in peers:  # (ntpsec 1.2.0: one call per association, each named)
+            peers = '\n'.join(ntpq(module, ['rv %d' % assid], assid=assid) for assid in assids)
         mtimes, remote = {}, (module.params['server'] or '').strip() not in LOCAL_SERVERS
         stats_problem = None
         if remote:  # nothing of that host is on this machine: only what ntpq tells

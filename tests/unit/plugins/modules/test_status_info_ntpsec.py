@@ -8,7 +8,7 @@ from unittest import mock
 from ansible.module_utils import basic
 
 from ansible_collections.ntp.autokey.plugins.modules import status_info
-from helpers import ntpq_texts, run_module
+from helpers import FIXTURES, ntpq_texts, run_module
 
 
 def recorded(kind):
@@ -100,3 +100,40 @@ def test_a_readable_configuration_with_the_crypto_password_is_still_named(tmp_pa
     exposed = [p for p in result['status']['problems'] if 'readable by others' in p]
     assert len(exposed) == 1 and exposed[0].startswith('%s holds the crypto password' % conf)
     assert 'ntpsec-secret-pw' not in repr(result)
+
+
+def read_fixture(name):
+    with open(os.path.join(FIXTURES, 'ntpq', name)) as handle:
+        return handle.read()
+
+
+def test_ntpsec_120_prints_no_associd_and_is_asked_one_association_at_a_time(tmp_path):
+    # ntpsec 1.2.0 (Debian 11), captured live in molecule migration: `rv N` prints `status=...` without `associd=N`
+    system = read_fixture('ntpsec-1.2.0-symmetric-system.txt')
+    one_call = read_fixture('ntpsec-1.2.0-symmetric-peers-one-call.txt')
+    assert 'associd=' not in system + one_call
+    answers = {('rv 0', 'as'): system, ('rv 17767', 'rv 17768'): one_call,
+               ('rv 17767',): read_fixture('ntpsec-1.2.0-symmetric-rv-17767.txt'),
+               ('rv 17768',): read_fixture('ntpsec-1.2.0-symmetric-rv-17768.txt')}
+    calls = []
+
+    def run_command(self, argv, **kw):  # pylint: disable=unused-argument
+        commands = tuple(argv[i + 1] for i, arg in enumerate(argv) if arg == '-c')
+        calls.append(commands)
+        return 0, answers[commands], ''
+
+    (tmp_path / 'ntp.keys').write_text('20 AES128CMAC 00112233445566778899aabbccddeeff\n')
+    with mock.patch.object(basic.AnsibleModule, 'run_command', run_command), \
+            mock.patch.object(status_info, 'service_pid', lambda module, names: (None, None)), \
+            mock.patch.object(status_info, 'ntpd_processes', lambda: {}):
+        result, dummy = run_module(status_info, dict(daemon='ntpsec', keys_file=str(tmp_path / 'ntp.keys'),
+                                                     config=str(tmp_path / 'ntp.conf'),
+                                                     pidfile=str(tmp_path / 'ntpd.pid')), check_mode=True)
+    assert not result.get('failed'), result
+    assert calls == [('rv 0', 'as'), ('rv 17767', 'rv 17768'), ('rv 17767',), ('rv 17768',)]
+    status = result['status']
+    assert status['daemon_identity'] == {'kind': 'ntpsec', 'name': 'ntpsec 1.2.0', 'autokey': False}
+    assert [(a['assid'], a['address'], a['verdict'], a['synchronised']) for a in status['associations']] == [
+        (17767, '10.89.0.18', 'symmetric key 20 (AES128CMAC) ok', True),
+        (17768, '10.89.0.19', 'symmetric key 20 (AES128CMAC) ok', False)]
+    assert status['problems'] == [] and status['synchronised_authenticated']
