@@ -1,8 +1,9 @@
 # Copyright: ntp.autokey contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The fleet_json, fleet_junit and fleet_prometheus filters: verify.yml's verdicts (fleet_report's result) for
-JSON readers, CI systems and AWX/AAP (JUnit XML) and Prometheus (node_exporter's textfile collector)."""
+"""The fleet_json, fleet_junit, fleet_prometheus and fleet_html filters: verify.yml's verdicts (fleet_report's
+result) for JSON readers, CI systems and AWX/AAP (JUnit XML), Prometheus (node_exporter's textfile collector) and
+people (an HTML page with the trust graph)."""
 
 
 from ansible.errors import AnsibleFilterError
@@ -38,6 +39,14 @@ def fleet_junit(report, hosts, nts_certificates=None, now=None):
     return _run('fleet_junit', reports.junit_xml, report, hosts, nts_certificates, now)
 
 
+def fleet_html(report, hosts, tiers=None, addresses=None, nts_certificates=None, now=None):
+    for name, value in (('tiers', tiers), ('addresses', addresses)):
+        if value is not None and not isinstance(value, dict):
+            raise AnsibleFilterError('fleet_html: %s must be a dict by inventory name, not %s' % (name, type(value).__name__))
+    return _run('fleet_html', lambda r, h, c, n: reports.html_report(r, h, dict(tiers or {}), dict(addresses or {}), c, n),
+                report, hosts, nts_certificates, now)
+
+
 def fleet_prometheus(report, host, nts_certificates=None, now=None):
     if not isinstance(host, str):
         raise AnsibleFilterError('fleet_prometheus: host must be one inventory name')
@@ -47,4 +56,5 @@ def fleet_prometheus(report, host, nts_certificates=None, now=None):
 
 class FilterModule:
     def filters(self):
-        return {'fleet_json': fleet_json, 'fleet_junit': fleet_junit, 'fleet_prometheus': fleet_prometheus}
+        return {'fleet_json': fleet_json, 'fleet_junit': fleet_junit, 'fleet_prometheus': fleet_prometheus,
+                'fleet_html': fleet_html}

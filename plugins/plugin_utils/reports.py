@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The fleet's verdicts for the tools operators watch: a JSON document, JUnit XML (CI systems, AWX/AAP job
-results) and Prometheus metrics (the text format node_exporter's textfile collector reads).
+results), Prometheus metrics (the text format node_exporter's textfile collector reads) and an HTML page with the
+fleet's trust graph.
 
 All three are read from fleet.report()'s result: the same records and findings as verify.yml's table and
 assertions, so a report never says more or less than the run did. Each finding of a host is attached to the
@@ -15,6 +16,7 @@ prometheus_client's parser.
 """
 
 import calendar
+import html
 import json
 import re
 import time
@@ -186,3 +188,88 @@ def prometheus_text(report, host, nts_certificates=None, now=None):
             lines += ['# HELP %s %s' % (name, text), '# TYPE %s gauge' % name]
             lines += ['%s %s' % item for item in samples[name].items()]
     return '\n'.join(lines) + '\n'
+
+
+# the colour of a link: verified and passed; authenticated but failed (stale trust, another finding); not
+# authenticated, or waiting
+_LINK = (('ok', '#2e7d32', 'verified'), ('stale', '#ef6c00', 'authenticated, but failed'),
+         ('failed', '#c62828', 'not authenticated'))
+_COLUMNS = (('trusted_host', 'trusted hosts'), ('server', 'group servers'), ('client', 'clients'))
+
+
+def _upstream_host(assoc, hosts, addresses):
+    """The inventory host an association's upstream is, or None (a server outside the inventory)."""
+    words = [w for w in (assoc.get('upstream'), assoc.get('address')) if w]
+    for host in hosts:
+        names = set([host] + list(addresses.get(host) or []))
+        for word in words:
+            word = word.split(' (')[0]
+            if word in names or word.split('@')[0] == host:
+                return host
+    return None
+
+
+def _link(assoc):
+    if assoc['ok']:
+        return _LINK[0]
+    return _LINK[1] if assoc['authenticated'] else _LINK[2]
+
+
+def html_report(report, hosts, tiers=None, addresses=None, nts_certificates=None, now=None):
+    """A page with the fleet's trust graph (inline SVG, no script, nothing fetched): a column per tier, a box per
+    host (red when verify.yml failed it), a line per association from the host to its upstream coloured by its
+    verdict, the verdict and causes on hover (SVG title), and the same as a table below for reading and search."""
+    tiers, addresses = tiers or {}, addresses or {}
+    data = judged(report, hosts, nts_certificates)
+    outside = []
+    for assoc in data['associations']:
+        assoc['to'] = _upstream_host(assoc, hosts, addresses)
+        if not assoc['to'] and assoc['upstream'] and assoc['upstream'] != '(own clock)':
+            assoc['to'] = 'outside: %s' % assoc['upstream']
+            if assoc['to'] not in outside:
+                outside.append(assoc['to'])
+    columns = [[name for name in outside]] + [[h for h in hosts if tiers.get(h, 'client') == tier]
+                                              for tier, _title in _COLUMNS]
+    place = {}
+    for index, column in enumerate(columns):
+        for row, name in enumerate(column):
+            place[name] = (40 + index * 260, 70 + row * 56)
+    height = 110 + 56 * max([len(c) for c in columns] + [1])
+    svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="trust graph">'
+           % (40 + 260 * len(columns), height)]
+    for index, title in enumerate(['outside the inventory'] + [t for _tier, t in _COLUMNS]):
+        svg.append('<text x="%d" y="40" font-weight="bold">%s</text>' % (40 + index * 260, title))
+    for assoc in data['associations']:
+        if assoc['to'] not in place or assoc['host'] not in place:
+            continue
+        (x1, y1), (x2, y2) = place[assoc['host']], place[assoc['to']]
+        kind, colour, _words = _link(assoc)
+        svg.append('<line class="link %s" data-host="%s" data-upstream="%s" x1="%d" y1="%d" x2="%d" y2="%d" '
+                   'stroke="%s" stroke-width="3"><title>%s</title></line>' % (
+                       kind, html.escape(assoc['host']), html.escape(assoc['to']), x1, y1 + 18, x2 + 180, y2 + 18,
+                       colour, html.escape('%s -> %s (%s): %s%s' % (
+                           assoc['host'], assoc['upstream'], assoc['method'], assoc['verdict'],
+                           ''.join('\n' + cause for cause in assoc['causes'])))))
+    for name, (x, y) in place.items():
+        summary = data['hosts'].get(name)
+        fill = '#eeeeee' if summary is None else '#c8e6c9' if summary['ok'] else '#ffcdd2'
+        hint = name if summary is None else '%s: %s' % (name, 'passed' if summary['ok'] else '; '.join(
+            summary['causes'] + [c for a in data['associations'] if a['host'] == name for c in a['causes']]))
+        svg.append('<g class="host" data-host="%s"><rect x="%d" y="%d" width="180" height="36" rx="6" fill="%s" '
+                   'stroke="#555"/><text x="%d" y="%d">%s</text><title>%s</title></g>' % (
+                       html.escape(name), x, y, fill, x + 8, y + 23, html.escape(name[:28]), html.escape(hint)))
+    svg.append('</svg>')
+    rows = ''.join('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+        _link(a)[0], html.escape(a['host']), html.escape(a['upstream'] or '-'), html.escape(a['method']),
+        html.escape(a['verdict']), html.escape('; '.join(a['causes']))) for a in data['associations'])
+    rows += ''.join('<tr class="failed"><td>%s</td><td>-</td><td>-</td><td>host</td><td>%s</td></tr>' % (
+        html.escape(h), html.escape('; '.join(s['causes']))) for h, s in data['hosts'].items() if s['causes'])
+    legend = ' '.join('<span style="color:%s">&#9644; %s</span>' % (colour, words) for _k, colour, words in _LINK)
+    stamp = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now or time.time()))
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>ntp.autokey: fleet trust</title>'
+            '<style>body{font-family:sans-serif} td,th{border:1px solid #ccc;padding:2px 6px} '
+            'tr.failed td{background:#ffebee} tr.stale td{background:#fff3e0}</style></head><body>'
+            '<h1>Fleet trust: %s</h1><p>verify.yml, %s. %s</p>%s<table><tr><th>host</th><th>upstream</th>'
+            '<th>method</th><th>verdict</th><th>causes</th></tr>%s</table></body></html>\n') % (
+                'passed' if all(s['ok'] for s in data['hosts'].values()) else 'FAILED', stamp, legend,
+                ''.join(svg), rows)

@@ -3,6 +3,7 @@
 read back with prometheus_client's parser and junitparser, and held to the fleet report they come from."""
 
 import json
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -170,3 +171,56 @@ def test_any_finding_text_is_placed_once_and_parses(texts, upstream, state):
 def test_wrong_input_is_a_filter_error(call):
     with pytest.raises(AnsibleFilterError):
         call()
+
+
+class _Graph(HTMLParser):
+    """The boxes, links and table rows of the HTML report."""
+
+    def __init__(self):
+        super().__init__()
+        self.hosts, self.links, self.rows, self.tags = [], [], [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.add(tag)
+        if tag == 'g' and attrs.get('class') == 'host':
+            self.hosts.append(attrs['data-host'])
+        if tag == 'line':
+            self.links.append((attrs['data-host'], attrs['data-upstream'], attrs['class'].split()[1]))
+        if tag == 'tr' and attrs.get('class'):
+            self.rows.append(attrs['class'])
+
+
+def graph(report, hosts, tiers=None):
+    page = filters.fleet_html(report, hosts, tiers or {'th': 'trusted_host', 'gs': 'server', 'gsnokey': 'server'},
+                              now=NOW)
+    parsed = _Graph()
+    parsed.feed(page)
+    return parsed, page
+
+
+def test_the_trust_graph_shows_every_host_and_colours_each_link_by_its_verdict():
+    report, hosts = fleet_report('settled')
+    parsed, page = graph(report, hosts)
+    assert sorted(parsed.hosts) == sorted(hosts) and 'script' not in parsed.tags
+    links = dict(((host, upstream), kind) for host, upstream, kind in parsed.links)
+    assert links[('cl', 'gs')] == 'ok' and links[('gs', 'th')] == 'ok'
+    assert links[('clnoident', 'gs')] == 'failed'  # certificate trust only: not authenticated
+    # a row per association, and one per host with findings that name none of its associations
+    document = json.loads(filters.fleet_json(report, hosts, now=NOW))
+    assert len(parsed.rows) == len(report['records']) + sum(1 for h in document['hosts'].values() if h['causes'])
+    assert 'Fleet trust: FAILED' in page
+    stale, _hosts = fleet_report('stale')
+    parsed, page = graph(stale, hosts)
+    links = dict(((host, upstream), kind) for host, upstream, kind in parsed.links)
+    assert links[('cl', 'gs')] == 'stale'  # still verified by ntpd, failed by verify.yml
+
+
+def test_the_trust_graph_escapes_what_it_shows():
+    report, hosts = fleet_report('settled')
+    for record in report['records']:
+        record['verdict'] = '<script>alert(1)</script>'
+    report['problems']['cl'] = ['<img src=x onerror=alert(1)>']
+    parsed, page = graph(report, hosts)
+    assert 'script' not in parsed.tags and 'img' not in parsed.tags
+    assert '&lt;script&gt;' in page and '&lt;img src=x' in page
