@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Read verify.yml's reports back with the libraries their consumers use, and print what they say as JSON:
-read_reports.py DIR [PROM...]: DIR's JUnit XML (junitparser) and JSON; each PROM, a textfile of one host
-(prometheus_client's text-format parser). A report that does not parse fails this script."""
+read_reports.py DIR [PROM...]: DIR's JUnit XML (junitparser), JSON and HTML trust graph (html.parser); each PROM,
+a textfile of one host (prometheus_client's text-format parser). A report that does not parse fails this script."""
 
 import json
 import sys
+from html.parser import HTMLParser
 
 from junitparser import JUnitXml
 from prometheus_client.parser import text_string_to_metric_families
@@ -31,6 +32,28 @@ def metrics(path):
     return found
 
 
+class Graph(HTMLParser):
+    """The host boxes and the links (host, upstream, colour class) of the HTML trust graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.hosts, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == 'g' and attrs.get('class') == 'host':
+            self.hosts.append(attrs['data-host'])
+        if tag == 'line':
+            self.links.append([attrs['data-host'], attrs['data-upstream'], attrs['class'].split()[1]])
+
+
+def graph(path):
+    parsed = Graph()
+    with open(path) as handle:
+        parsed.feed(handle.read())
+    return dict(hosts=sorted(parsed.hosts), links=parsed.links)
+
+
 def main(directory, *proms):
     with open(directory + '/ntp-autokey-verify.json') as handle:
         document = json.load(handle)
@@ -38,6 +61,7 @@ def main(directory, *proms):
         json=dict(ok=document['ok'], hosts=dict((h, v['ok']) for h, v in document['hosts'].items()),
                   associations=len(document['associations'])),
         junit=junit(directory + '/ntp-autokey-verify.xml'),
+        html=graph(directory + '/ntp-autokey-verify.html'),
         metrics=dict((path.rsplit('/', 1)[-1].split('.')[0], metrics(path)) for path in proms))))
 
 
