@@ -67,10 +67,10 @@ options:
     default: chronyc
   keys_file:
     description:
-      - ntpd's symmetric key file, read for the type of each key ID (never a secret). ntpsec's is
-        C(/etc/ntpsec/ntp.keys); with O(daemon=ntpsec) a change after the daemon started means a restart is pending.
+      - ntpd's symmetric key file, read for the type of each key ID (never a secret). Default C(/etc/ntp/ntp.keys),
+        with O(daemon=ntpsec) C(/etc/ntpsec/ntp.keys) (where a change after the daemon started means a restart is
+        pending).
     type: path
-    default: /etc/ntp/ntp.keys
   forbidden_key_types:
     description:
       - Symmetric key types the policy refuses; an association using one is a problem. MD5 by default
@@ -131,10 +131,9 @@ options:
     default: /etc/ntp
   config:
     description:
-      - ntpd's configuration file; a change after the daemon started means a restart is pending. ntpsec's is
-        C(/etc/ntpsec/ntp.conf).
+      - ntpd's configuration file; a change after the daemon started means a restart is pending. Default
+        C(/etc/ntp.conf), with O(daemon=ntpsec) C(/etc/ntpsec/ntp.conf).
     type: path
-    default: /etc/ntp.conf
   offers:
     description:
       - The identity scheme this host must offer to its clients (trusted hosts and group servers).
@@ -565,7 +564,7 @@ def main():
             server=dict(type='str'),
             cryptostats=dict(type='path', default='/var/log/ntpstats/cryptostats'),
             keysdir=dict(type='path', default='/etc/ntp'),
-            config=dict(type='path', default='/etc/ntp.conf'),
+            config=dict(type='path'),
             offers=dict(type='str', choices=['iff', 'gq', 'mv']),
             require_identity=dict(type='bool', default=True),
             pidfile=dict(type='path', default='/run/ntpd.pid'),
@@ -574,7 +573,7 @@ def main():
             replaced=dict(type='dict', default={}),
             daemon=dict(type='str', default='ntpd', choices=['ntpd', 'ntpsec', 'chrony']),
             chronyc=dict(type='str', default='chronyc'),
-            keys_file=dict(type='path', default='/etc/ntp/ntp.keys'),
+            keys_file=dict(type='path'),
             forbidden_key_types=dict(type='list', elements='str', default=['MD5'], no_log=False),
         ),
         supports_check_mode=True,
@@ -584,6 +583,10 @@ def main():
         chrony_main(module)
     system = ntpq(module, ['rv 0', 'as'], assid=0)
     ntpsec = module.params['daemon'] == 'ntpsec'
+    if not module.params['keys_file']:
+        module.params['keys_file'] = '/etc/ntpsec/ntp.keys' if ntpsec else '/etc/ntp/ntp.keys'
+    if not module.params['config']:
+        module.params['config'] = NTPSEC_CONFIG if ntpsec else '/etc/ntp.conf'
     try:
         assids = [row['assid'] for row in autokey_status.ntpq.read_associations(system)]
         peers = ntpq(module, ['rv %d' % assid for assid in assids], headers=False) if assids else ''
