@@ -228,8 +228,7 @@ def html_report(report, hosts, tiers=None, addresses=None, nts_certificates=None
             assoc['to'] = 'outside: %s' % assoc['upstream']
             if assoc['to'] not in outside:
                 outside.append(assoc['to'])
-    columns = [[name for name in outside]] + [[h for h in hosts if tiers.get(h, 'client') == tier]
-                                              for tier, _title in _COLUMNS]
+    columns = [list(outside)] + [[h for h in hosts if tiers.get(h, 'client') == tier] for tier, _title in _COLUMNS]
     place = {}
     for index, column in enumerate(columns):
         for row, name in enumerate(column):
