@@ -110,6 +110,18 @@ PLUGINS = {
          'ntp.autokey.status_info': {'offers': 'iff'}}])]),
 }
 PLUGINS['host_results'] = PLUGINS['fleet_report']
+# the reports filters: each host's status judged by fleet_report into autokey_fleet (as verify.yml does)
+_JUDGED = [
+    {'name': "Setup: every host's status", 'register': 'autokey_status', 'ntp.autokey.status_info': {'offers': 'iff'}},
+    {'name': 'Setup: the fleet judged', 'run_once': True, 'ansible.builtin.set_fact': {
+        'autokey_fleet': "{{ ansible_play_hosts_all | ntp.autokey.host_results(hostvars, 'autokey_status')"
+                         " | ntp.autokey.fleet_report(ansible_play_hosts_all) }}"}},
+]
+for _name in ('fleet_json', 'fleet_junit', 'fleet_html'):
+    PLUGINS[_name] = dict(fleet='live', setup=[('all', _JUDGED)])
+PLUGINS['fleet_prometheus'] = dict(fleet='live', setup=[('all', _JUDGED + [
+    {'name': "Setup: node_exporter's textfile directory",
+     'ansible.builtin.file': dict(path='/var/lib/prometheus/node-exporter', state='directory', mode='0755')}])])
 for _name in ('associations', 'member_addresses', 'ntpd_line', 'ntpd_word', 'ntpq_password'):
     PLUGINS[_name] = dict(fleet='live')
 
