@@ -74,18 +74,19 @@ def judged(report, hosts, nts_certificates=None):
         own = [a for a in associations if a['host'] == host]
         findings = list(report.get('problems', {}).get(host, []))
         nts = nts_certificates.get(host) or {}
+        nts_problems = list(nts.get('problems') or [])
         left = []
         for text in findings:
             target = next((a for a in own if _names(text, a)), None)
             (target['causes'] if target else left).append(text)
-        left += ['NTS certificate: %s' % text for text in nts.get('problems') or []]
-        ok = not findings and not nts.get('problems')
+        left += ['NTS certificate: %s' % text for text in nts_problems]
+        ok = not findings and not nts_problems
         for assoc in own:
             assoc['ok'] = ok and not assoc['causes']
             assoc['stale_trust'] = any(STALE in text for text in assoc['causes'])
         own_cert = (report.get('own_certificates') or {}).get(host)
         summary[host] = dict(
-            ok=ok, findings=len(findings) + len(nts.get('problems') or []), causes=left,
+            ok=ok, findings=len(findings) + len(nts_problems), causes=left,
             accepted=list(report.get('accepted', {}).get(host, [])),
             not_checked=list(report.get('not_checked', {}).get(host, [])),
             synchronised_authenticated=any(a['synchronised'] and a['authenticated'] for a in own),
